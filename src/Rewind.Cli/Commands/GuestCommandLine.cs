@@ -1,0 +1,71 @@
+using System.CommandLine;
+using Rewind.Engine;
+using Rewind.Linux.Execution;
+using Rewind.Linux.Files;
+
+namespace Rewind.Cli.Commands;
+
+/// <summary>The arguments shared by every verb that starts a program: [--sandbox] -- PROGRAM ARGS...</summary>
+internal sealed class GuestCommandLine
+{
+    public Option<bool> Sandbox { get; } = new("--sandbox")
+    {
+        Description = "Keep the host untouched: file writes go to a private overlay; network and devices are refused.",
+    };
+
+    public Argument<string[]> Command { get; } = new("program")
+    {
+        Arity = ArgumentArity.OneOrMore,
+        Description = "The program to run and its arguments; put them after -- so that their options are not Rewind's.",
+    };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Sandbox);
+        command.Arguments.Add(Command);
+    }
+
+    /// <summary>Checks the engine and builds run options; returns null after printing a one-line error.</summary>
+    public RunOptions? Options(ParseResult parse, out SandboxView? sandbox)
+    {
+        sandbox = null;
+        try
+        {
+            if (EngineLibrary.Load() is { } warning)
+                Diagnostics.Warn(warning);
+        }
+        catch (EngineException e)
+        {
+            Diagnostics.Fail(e.Message);
+            return null;
+        }
+
+        var command = parse.GetValue(Command)!;
+        sandbox = parse.GetValue(Sandbox) ? new SandboxView() : null;
+        var environment = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .Where(e => (string)e.Key != EngineLibrary.PathVariable)
+            .Select(e => $"{e.Key}={e.Value}")
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+        return new RunOptions
+        {
+            Program = command[0],
+            Arguments = command,
+            Environment = environment,
+            WorkingDirectory = Environment.CurrentDirectory,
+            FileSystem = sandbox ?? (FileSystemView)new HostView(),
+            Warn = Diagnostics.Warn,
+        };
+    }
+
+    /// <summary>Reports how the program ended, as a shell would, and returns the shell's exit status.</summary>
+    public static int Report(ExitStatus exit)
+    {
+        if (exit.Signal is { } signal)
+        {
+            Diagnostics.Warn($"program killed by {signal} at pc 0x{exit.FaultPc:x}" + (exit.FaultAddress != 0 || signal == Signal.SIGSEGV ? $" accessing 0x{exit.FaultAddress:x}" : ""));
+            Console.Error.WriteLine(SignalText.Describe(signal));
+        }
+        return exit.ShellStatus;
+    }
+}

@@ -1,0 +1,330 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Rewind.Engine;
+using Rewind.Linux.Files;
+using Rewind.Linux.Host;
+using Rewind.Linux.Loader;
+using Rewind.Linux.Memory;
+using Rewind.Linux.Syscalls;
+
+namespace Rewind.Linux.Execution;
+
+/// <summary>
+/// One Linux process running on its own engine: address space, descriptors, identity, and the
+/// run loop. Syscalls are handled inside the engine's syscall hook; faults end the run with the
+/// signal Linux would deliver.
+/// </summary>
+public sealed unsafe partial class GuestProcess : IDisposable
+{
+    readonly RunOptions _options;
+    readonly HashSet<long> _warnedSyscalls = [];
+    readonly InstructionCounter _counter;
+    GCHandle _self;
+    ExitStatus? _exit;
+    Exception? _hookFailure;
+    PendingFault _fault;
+    ulong _blockEnd;
+
+    GuestProcess(RunOptions options, Nondeterminism nondeterminism)
+    {
+        _options = options;
+        Nondeterminism = nondeterminism;
+        Cpu = Cpu.Create(X86CpuModel.Haswell);
+        Memory = new AddressSpace(Cpu);
+        _counter = new InstructionCounter(Memory);
+        Memory.CodeChanged += (start, end) => Cpu.DropTranslations(start, end);
+        FileSystem = options.FileSystem;
+        Pid = Tid = nondeterminism.ProcessId;
+        ParentPid = Environment.ProcessId;
+        Cwd = options.WorkingDirectory;
+        // The guest starts with Rewind's own umask; reading it means setting it, so set it back.
+        Umask = (uint)HostSyscall.Invoke(SyscallNumber.umask, 0x12);
+        HostSyscall.Invoke(SyscallNumber.umask, Umask);
+        CwdFd = (int)HostSyscall.OpenDirectory(Cwd);
+        for (var fd = 0; fd < 3; fd++)
+        {
+            var host = HostSyscall.Invoke(SyscallNumber.fcntl, fd, 1030 /* F_DUPFD_CLOEXEC */, 3);
+            if (host >= 0)
+                Files.Set(fd, (int)host, null, closeOnExec: false);
+        }
+    }
+
+    public Cpu Cpu { get; }
+    public AddressSpace Memory { get; }
+    public FileTable Files { get; } = new();
+    public FileSystemView FileSystem { get; }
+    public Nondeterminism Nondeterminism { get; }
+
+    public int Pid { get; }
+    public int Tid { get; }
+    public int ParentPid { get; }
+
+    /// <summary>Task name (comm): executable base name, at most 15 bytes; prctl(PR_SET_NAME) changes it.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Absolute guest path of the running executable (/proc/self/exe).</summary>
+    public string ExecutablePath { get; private set; } = "";
+
+    public IReadOnlyList<string> Arguments => _options.Arguments;
+
+    public string Cwd { get; set; }
+
+    /// <summary>Host O_PATH descriptor of <see cref="Cwd"/>, for *at syscalls relative to AT_FDCWD.</summary>
+    public int CwdFd { get; set; }
+
+    public uint Umask { get; set; }
+
+    /// <summary>Instructions executed so far (exact at syscall boundaries).</summary>
+    public long Instructions { get; private set; }
+
+    public SignalState Signals { get; } = new();
+
+    public ulong ClearChildTid { get; set; }
+    public ulong RobustList { get; set; }
+
+    /// <summary>Loads the program, ready to run. Throws <see cref="GuestStartException"/> with a one-line reason.</summary>
+    public static GuestProcess Start(RunOptions options, Nondeterminism? nondeterminism = null)
+    {
+        var process = new GuestProcess(options, nondeterminism ?? new Nondeterminism());
+        try
+        {
+            process.Load();
+            return process;
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+    }
+
+    void Load()
+    {
+        var path = ProgramLocator.Find(_options.Program, _options.Environment, Cwd)
+            ?? throw new GuestStartException($"{_options.Program}: command not found");
+        ExecutablePath = FileSystemView.Absolute(Cwd, path);
+        Name = TaskName(ExecutablePath);
+
+        ElfImage elf;
+        try
+        {
+            using var stream = File.OpenRead(ExecutablePath);
+            elf = ElfImage.Read(stream);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            throw new GuestStartException($"{path}: {e.Message}");
+        }
+
+        var program = ElfLoader.Map(Memory, ExecutablePath, ExecutablePath, elf, elf.IsDynamic ? ElfLoader.PieBase : 0);
+        ulong interpreterBase = 0, entry = program.Entry;
+        if (elf.Interpreter is { } interpreterPath)
+        {
+            ElfImage interpreter;
+            try
+            {
+                using var stream = File.OpenRead(interpreterPath);
+                interpreter = ElfImage.Read(stream);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+            {
+                throw new GuestStartException($"{path}: interpreter {interpreterPath}: {e.Message}");
+            }
+            var loaded = ElfLoader.Map(Memory, interpreterPath, interpreterPath, interpreter, 0);
+            interpreterBase = loaded.Base;
+            entry = loaded.Entry;
+        }
+        Memory.InitializeBrk(program.End);
+
+        Span<byte> random = stackalloc byte[16];
+        Nondeterminism.Random(random);
+        var (uid, gid) = Nondeterminism.User;
+        var stack = InitialStack.Build(Memory, program, interpreterBase, path, _options.Arguments, _options.Environment,
+            random, new Credentials(uid, gid), VirtualCpuid.Features);
+
+        Cpu.Write(X86Register.Rsp, stack);
+        Cpu.Write(X86Register.Rip, entry);
+        InstallHooks();
+    }
+
+    static string TaskName(string path)
+    {
+        var name = System.IO.Path.GetFileName(path);
+        return name.Length > 15 ? name[..15] : name;
+    }
+
+    // ---- running ----
+
+    /// <summary>Runs the program until it exits or a signal ends it.</summary>
+    public ExitStatus Run()
+    {
+        while (_exit is null)
+        {
+            var error = Cpu.Run(Cpu.Read(X86Register.Rip));
+            if (_hookFailure is { } failure)
+                ExceptionDispatchInfoThrow(failure);
+            if (_exit is not null)
+                break;
+            if (_fault.Signal != 0 || error != UcError.Ok)
+            {
+                // The block was counted whole when entered; the faulting instruction and the
+                // ones after it never completed.
+                Instructions -= _counter.CountBetween(Cpu.Read(X86Register.Rip), _blockEnd);
+                Terminate(_fault.Signal != 0 ? _fault.Signal : SignalFor(error), _fault.Address);
+            }
+        }
+        return _exit!;
+    }
+
+    static void ExceptionDispatchInfoThrow(Exception failure) =>
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
+
+    static Signal SignalFor(UcError error) => error switch
+    {
+        UcError.InvalidInstruction => Signal.SIGILL,
+        UcError.ReadUnaligned or UcError.WriteUnaligned or UcError.FetchUnaligned => Signal.SIGBUS,
+        _ => Signal.SIGSEGV,
+    };
+
+    /// <summary>Ends the whole program with an exit status (exit_group).</summary>
+    public void Exit(int status)
+    {
+        _exit = new ExitStatus { ExitCode = status & 0xff, Instructions = Instructions };
+        Cpu.Stop();
+    }
+
+    /// <summary>Ends the program by a signal's default action.</summary>
+    public void Terminate(Signal signal, ulong faultAddress)
+    {
+        _exit = new ExitStatus
+        {
+            Signal = signal,
+            FaultPc = Cpu.Read(X86Register.Rip),
+            FaultAddress = faultAddress,
+            Instructions = Instructions,
+        };
+        Cpu.Stop();
+    }
+
+    public void Warn(string message) => _options.Warn?.Invoke(message);
+
+    // ---- hooks ----
+
+    void InstallHooks()
+    {
+        _self = GCHandle.Alloc(this);
+        var user = (void*)GCHandle.ToIntPtr(_self);
+        Cpu.AddHook(HookType.Block, (delegate* unmanaged[Cdecl]<nint, ulong, uint, void*, void>)&OnBlock, user);
+        Cpu.AddInstructionHook(HookedInstruction.Syscall, (delegate* unmanaged[Cdecl]<nint, void*, void>)&OnSyscall, user);
+        Cpu.AddInstructionHook(HookedInstruction.Cpuid, (delegate* unmanaged[Cdecl]<nint, void*, int>)&OnCpuid, user);
+        Cpu.AddHook(HookType.MemInvalid, (delegate* unmanaged[Cdecl]<nint, int, ulong, int, long, void*, byte>)&OnInvalidMemory, user);
+        Cpu.AddHook(HookType.Interrupt, (delegate* unmanaged[Cdecl]<nint, uint, void*, void>)&OnInterrupt, user);
+    }
+
+    static GuestProcess From(void* user) => Unsafe.As<GuestProcess>(GCHandle.FromIntPtr((nint)user).Target!);
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    static void OnBlock(nint engine, ulong address, uint size, void* user)
+    {
+        var self = From(user);
+        self._blockEnd = address + size;
+        self.Instructions += self._counter.CountBlock(address, size);
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    static void OnSyscall(nint engine, void* user)
+    {
+        var self = From(user);
+        try
+        {
+            self.HandleSyscall();
+        }
+        catch (Exception e)
+        {
+            self._hookFailure = e;
+            self.Cpu.Stop();
+        }
+    }
+
+    void HandleSyscall()
+    {
+        var number = (long)Cpu.Read(X86Register.Rax);
+        var args = new SyscallArgs(Cpu.Read(X86Register.Rdi), Cpu.Read(X86Register.Rsi), Cpu.Read(X86Register.Rdx),
+            Cpu.Read(X86Register.R10), Cpu.Read(X86Register.R8), Cpu.Read(X86Register.R9));
+        long result;
+        if (SyscallTable.Find(number) is { } handler)
+        {
+            result = handler(this, args);
+        }
+        else
+        {
+            if (_warnedSyscalls.Add(number))
+                Warn($"unsupported syscall {SyscallNames.Name(number)} ({number}) returned ENOSYS");
+            result = -Errno.ENOSYS;
+        }
+        if (_exit is null)
+        {
+            Cpu.Write(X86Register.Rax, (ulong)result);
+            // The syscall instruction sets RCX to the return address and R11 to RFLAGS.
+            Cpu.Write(X86Register.Rcx, Cpu.Read(X86Register.Rip) + 2);
+            Cpu.Write(X86Register.R11, Cpu.Read(X86Register.Eflags));
+        }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    static int OnCpuid(nint engine, void* user)
+    {
+        var cpu = From(user).Cpu;
+        var (eax, ebx, ecx, edx) = VirtualCpuid.Query((uint)cpu.Read(X86Register.Rax), (uint)cpu.Read(X86Register.Rcx));
+        cpu.Write(X86Register.Rax, eax);
+        cpu.Write(X86Register.Rbx, ebx);
+        cpu.Write(X86Register.Rcx, ecx);
+        cpu.Write(X86Register.Rdx, edx);
+        return 1; // skip the engine's own CPUID
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    static byte OnInvalidMemory(nint engine, int type, ulong address, int size, long value, void* user)
+    {
+        var self = From(user);
+        var kind = (MemoryAccessKind)type;
+        // An access to a mapped page that its protection forbids is SIGSEGV too (SEGV_ACCERR).
+        self._fault = new PendingFault(Signal.SIGSEGV, address, kind);
+        return 0;
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    static void OnInterrupt(nint engine, uint number, void* user)
+    {
+        var self = From(user);
+        var signal = number switch
+        {
+            0 => Signal.SIGFPE,   // #DE divide error
+            1 or 3 => Signal.SIGTRAP,
+            4 => Signal.SIGSEGV,  // #OF into
+            5 => Signal.SIGSEGV,  // #BR bound
+            6 => Signal.SIGILL,   // #UD
+            16 or 19 => Signal.SIGFPE,
+            17 => Signal.SIGBUS,  // #AC
+            _ => Signal.SIGSEGV,  // #GP, #PF and software interrupts other than the above
+        };
+        self._fault = new PendingFault(signal, 0, MemoryAccessKind.Fetch);
+        self.Cpu.Stop();
+    }
+
+    readonly record struct PendingFault(Signal Signal, ulong Address, MemoryAccessKind Kind);
+
+    public void Dispose()
+    {
+        Files.Dispose();
+        if (CwdFd >= 0)
+            HostSyscall.Invoke(SyscallNumber.close, CwdFd);
+        Memory.Dispose();
+        Cpu.Dispose();
+        if (_self.IsAllocated)
+            _self.Free();
+    }
+}
+
+/// <summary>The program could not be started (not found, not an ELF file, no interpreter).</summary>
+public sealed class GuestStartException(string message) : Exception(message);

@@ -1,0 +1,23 @@
+using Rewind.Linux.Files;
+
+namespace Rewind.Linux.Execution;
+
+/// <summary>How to start a guest program.</summary>
+public sealed record RunOptions
+{
+    /// <summary>Program as the user typed it: a path, or a name looked up in PATH.</summary>
+    public required string Program { get; init; }
+
+    /// <summary>argv, including argv[0].</summary>
+    public required IReadOnlyList<string> Arguments { get; init; }
+
+    public required IReadOnlyList<string> Environment { get; init; }
+
+    public required string WorkingDirectory { get; init; }
+
+    /// <summary>File system the guest sees; the host itself unless sandboxed.</summary>
+    public FileSystemView FileSystem { get; init; } = new HostView();
+
+    /// <summary>Receives one-line warnings (unsupported syscalls and the like); the library never prints.</summary>
+    public Action<string>? Warn { get; init; }
+}

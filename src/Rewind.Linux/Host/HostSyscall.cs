@@ -1,0 +1,50 @@
+using System.Runtime.InteropServices;
+
+namespace Rewind.Linux.Host;
+
+/// <summary>
+/// Direct calls into the host kernel. Guest and host are both x86-64 Linux, so argument and
+/// structure layouts are identical and many guest syscalls are forwarded unchanged, with guest
+/// pointers replaced by host buffers. Results follow the kernel convention: negative errno on failure.
+/// </summary>
+internal static unsafe partial class HostSyscall
+{
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static partial long syscall(long number, long a0, long a1, long a2, long a3, long a4, long a5);
+
+    public static long Invoke(long number, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0)
+    {
+        var result = syscall(number, a0, a1, a2, a3, a4, a5);
+        return result == -1 ? -Marshal.GetLastPInvokeError() : result;
+    }
+
+    public static long Invoke(Syscalls.SyscallNumber number, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0) =>
+        Invoke((long)number, a0, a1, a2, a3, a4, a5);
+
+    // Host virtual memory that backs guest memory.
+    public const int ProtRead = 1, ProtWrite = 2;
+    public const int MapShared = 0x01, MapPrivate = 0x02, MapFixed = 0x10, MapAnonymous = 0x20, MapNoReserve = 0x4000;
+
+    /// <summary>Host mmap; returns the address, or a negative errno.</summary>
+    public static long MapMemory(ulong length, int protection, int flags, int fd = -1, ulong offset = 0, byte* at = null) =>
+        Invoke(Syscalls.SyscallNumber.mmap, (long)at, (long)length, protection, flags, fd, (long)offset);
+
+    public static void UnmapMemory(byte* address, ulong length) => Invoke(Syscalls.SyscallNumber.munmap, (long)address, (long)length);
+
+    /// <summary>NUL-terminated UTF-8 bytes of a path, for pinning with <c>fixed</c>.</summary>
+    public static byte[] PathBytes(string path)
+    {
+        var bytes = new byte[System.Text.Encoding.UTF8.GetByteCount(path) + 1];
+        System.Text.Encoding.UTF8.GetBytes(path, bytes);
+        return bytes;
+    }
+
+    /// <summary>Opens a directory as an O_PATH descriptor; returns the descriptor or a negative errno.</summary>
+    public static long OpenDirectory(string path)
+    {
+        fixed (byte* bytes = PathBytes(path))
+            return Invoke(Syscalls.SyscallNumber.open, (long)bytes, OpenPath | OpenDirectoryFlag | OpenCloseOnExec);
+    }
+
+    const int OpenPath = 0x200000, OpenDirectoryFlag = 0x10000, OpenCloseOnExec = 0x80000;
+}

@@ -1,0 +1,42 @@
+using Rewind.Engine;
+
+namespace Rewind.Linux.Memory;
+
+/// <summary>One guest virtual memory area, as /proc/PID/maps shows it, backed by host memory.</summary>
+public sealed unsafe class Mapping
+{
+    public required ulong Start { get; set; }
+    public required ulong End { get; set; }
+    public required Protection Protection { get; set; }
+    public required bool Shared { get; init; }
+
+    /// <summary>Host address of <see cref="Start"/>; the engine and the runtime both read and write here.</summary>
+    public required byte* Host { get; set; }
+
+    /// <summary>File the mapping was made from, as the guest named it; null for anonymous memory.</summary>
+    public string? Path { get; init; }
+
+    /// <summary>Offset in the file of <see cref="Start"/>.</summary>
+    public ulong FileOffset { get; set; }
+
+    /// <summary>Label for anonymous areas that Linux names: [heap], [stack].</summary>
+    public string? Label { get; init; }
+
+    public ulong Length => End - Start;
+
+    /// <summary>A copy of this mapping restricted to [start, end), sharing the host memory.</summary>
+    internal Mapping Slice(ulong start, ulong end) => new()
+    {
+        Start = start,
+        End = end,
+        Protection = Protection,
+        Shared = Shared,
+        Host = Host + (start - Start),
+        Path = Path,
+        FileOffset = Path is null ? 0 : FileOffset + (start - Start),
+        Label = Label,
+    };
+
+    public override string ToString() =>
+        $"{Start:x}-{End:x} {(Protection.HasFlag(Protection.Read) ? 'r' : '-')}{(Protection.HasFlag(Protection.Write) ? 'w' : '-')}{(Protection.HasFlag(Protection.Execute) ? 'x' : '-')}{(Shared ? 's' : 'p')} {FileOffset:x8} {Path ?? Label}";
+}

@@ -1,0 +1,15 @@
+using Rewind.Linux.Execution;
+using Rewind.Linux.Host;
+
+namespace Rewind.Linux.Syscalls;
+
+/// <summary>dirent.h: directory listings.</summary>
+internal static unsafe class Dirent
+{
+    [Syscall(SyscallNumber.getdents64)]
+    static long GetEntries(GuestProcess p, in SyscallArgs a)
+    {
+        var host = p.HostFd(a.Int(0));
+        return host < 0 ? host : GuestBuffer.Into(p, a.A1, a.A2, (buffer, length) => HostSyscall.Invoke(SyscallNumber.getdents64, host, (long)buffer, (long)length));
+    }
+}

@@ -1,0 +1,220 @@
+using Rewind.Linux.Execution;
+
+namespace Rewind.Linux.Syscalls;
+
+/// <summary>sched.h, prctl.h, resource.h, utsname.h, sysinfo.h: identity and limits of the process.</summary>
+internal static class Sched
+{
+    [Syscall(SyscallNumber.getpid)]
+    static long GetProcessId(GuestProcess p, in SyscallArgs a) => p.Pid;
+
+    [Syscall(SyscallNumber.gettid)]
+    static long GetThreadId(GuestProcess p, in SyscallArgs a) => p.Tid;
+
+    [Syscall(SyscallNumber.getppid)]
+    static long GetParentProcessId(GuestProcess p, in SyscallArgs a) => p.ParentPid;
+
+    [Syscall(SyscallNumber.getpgrp)]
+    [Syscall(SyscallNumber.getpgid)]
+    [Syscall(SyscallNumber.getsid)]
+    static long GetProcessGroup(GuestProcess p, in SyscallArgs a) => p.Pid;
+
+    [Syscall(SyscallNumber.setpgid)]
+    static long SetProcessGroup(GuestProcess p, in SyscallArgs a) => 0;
+
+    [Syscall(SyscallNumber.setsid)]
+    static long SetSession(GuestProcess p, in SyscallArgs a) => -Errno.EPERM; // already a group leader
+
+    [Syscall(SyscallNumber.getuid)]
+    [Syscall(SyscallNumber.geteuid)]
+    static long GetUserId(GuestProcess p, in SyscallArgs a) => p.Nondeterminism.User.Uid;
+
+    [Syscall(SyscallNumber.getgid)]
+    [Syscall(SyscallNumber.getegid)]
+    static long GetGroupId(GuestProcess p, in SyscallArgs a) => p.Nondeterminism.User.Gid;
+
+    [Syscall(SyscallNumber.getresuid)]
+    static long GetUserIds(GuestProcess p, in SyscallArgs a) => WriteTriple(p, a, p.Nondeterminism.User.Uid);
+
+    [Syscall(SyscallNumber.getresgid)]
+    static long GetGroupIds(GuestProcess p, in SyscallArgs a) => WriteTriple(p, a, p.Nondeterminism.User.Gid);
+
+    static long WriteTriple(GuestProcess p, in SyscallArgs a, uint id) =>
+        p.Memory.TryWrite(a.A0, id) && p.Memory.TryWrite(a.A1, id) && p.Memory.TryWrite(a.A2, id) ? 0 : -Errno.EFAULT;
+
+    [Syscall(SyscallNumber.getgroups)]
+    static long GetGroups(GuestProcess p, in SyscallArgs a) => 0;
+
+    [Syscall(SyscallNumber.exit)]
+    [Syscall(SyscallNumber.exit_group)]
+    static long Exit(GuestProcess p, in SyscallArgs a)
+    {
+        p.Exit(a.Int(0));
+        return 0;
+    }
+
+    [Syscall(SyscallNumber.set_tid_address)]
+    static long SetTidAddress(GuestProcess p, in SyscallArgs a)
+    {
+        p.ClearChildTid = a.A0;
+        return p.Tid;
+    }
+
+    [Syscall(SyscallNumber.set_robust_list)]
+    static long SetRobustList(GuestProcess p, in SyscallArgs a)
+    {
+        if (a.A1 != 24)
+            return -Errno.EINVAL;
+        p.RobustList = a.A0;
+        return 0;
+    }
+
+    /// <summary>rseq: declined, as a kernel without it would; glibc then goes on without restartable sequences.</summary>
+    [Syscall(SyscallNumber.rseq)]
+    static long RestartableSequences(GuestProcess p, in SyscallArgs a) => -Errno.ENOSYS;
+
+    [Syscall(SyscallNumber.arch_prctl)]
+    static long ArchitectureControl(GuestProcess p, in SyscallArgs a)
+    {
+        const int SetGs = 0x1001, SetFs = 0x1002, GetFs = 0x1003, GetGs = 0x1004, GetCpuid = 0x1011, SetCpuid = 0x1012;
+        switch (a.Int(0))
+        {
+            case SetFs:
+                p.Cpu.Write(Engine.X86Register.FsBase, a.A1);
+                return 0;
+            case SetGs:
+                p.Cpu.Write(Engine.X86Register.GsBase, a.A1);
+                return 0;
+            case GetFs:
+                return p.Memory.TryWrite(a.A1, p.Cpu.Read(Engine.X86Register.FsBase)) ? 0 : -Errno.EFAULT;
+            case GetGs:
+                return p.Memory.TryWrite(a.A1, p.Cpu.Read(Engine.X86Register.GsBase)) ? 0 : -Errno.EFAULT;
+            case GetCpuid:
+                return 1;
+            case SetCpuid:
+                return -Errno.ENODEV;
+            default:
+                return -Errno.EINVAL;
+        }
+    }
+
+    [Syscall(SyscallNumber.prctl)]
+    static long ProcessControl(GuestProcess p, in SyscallArgs a)
+    {
+        const int SetName = 15, GetName = 16, GetDumpable = 3, SetDumpable = 4;
+        switch (a.Int(0))
+        {
+            case SetName:
+                // The name is cut at 15 bytes, as the kernel's TASK_COMM_LEN allows.
+                var name = new List<byte>(15);
+                for (var i = 0UL; i < 15; i++)
+                {
+                    if (!p.Memory.TryRead(a.A1 + i, out byte c))
+                        return -Errno.EFAULT;
+                    if (c == 0)
+                        break;
+                    name.Add(c);
+                }
+                p.Name = System.Text.Encoding.UTF8.GetString(name.ToArray());
+                return 0;
+            case GetName:
+                var current = new byte[16];
+                System.Text.Encoding.UTF8.GetBytes(p.Name, current);
+                return p.Memory.Write(a.A1, current) ? 0 : -Errno.EFAULT;
+            case GetDumpable:
+                return 1;
+            case SetDumpable:
+                return 0;
+            default:
+                return -Errno.EINVAL;
+        }
+    }
+
+    [Syscall(SyscallNumber.sched_getaffinity)]
+    static long GetAffinity(GuestProcess p, in SyscallArgs a)
+    {
+        // One virtual CPU: the scheduler runs one guest thread at a time.
+        var size = a.A1;
+        if (size < 8 || (size & 7) != 0)
+            return -Errno.EINVAL;
+        var mask = new byte[8];
+        mask[0] = 1;
+        return p.Memory.Write(a.A2, mask) ? 8 : -Errno.EFAULT;
+    }
+
+    [Syscall(SyscallNumber.sched_setaffinity)]
+    [Syscall(SyscallNumber.sched_yield)]
+    static long Yield(GuestProcess p, in SyscallArgs a) => 0;
+
+    [Syscall(SyscallNumber.getcpu)]
+    static long GetCpu(GuestProcess p, in SyscallArgs a) =>
+        (a.A0 == 0 || p.Memory.TryWrite(a.A0, 0u)) && (a.A1 == 0 || p.Memory.TryWrite(a.A1, 0u)) ? 0 : -Errno.EFAULT;
+
+    [Syscall(SyscallNumber.uname)]
+    static long Uname(GuestProcess p, in SyscallArgs a)
+    {
+        var fields = new[] { "Linux", "rewind", "6.1.0-rewind", "#1 SMP PREEMPT_DYNAMIC", "x86_64", "(none)" };
+        var buffer = new byte[65 * fields.Length];
+        for (var i = 0; i < fields.Length; i++)
+            System.Text.Encoding.ASCII.GetBytes(fields[i], buffer.AsSpan(i * 65));
+        return p.Memory.Write(a.A0, buffer) ? 0 : -Errno.EFAULT;
+    }
+
+    [Syscall(SyscallNumber.sysinfo)]
+    static long SystemInformation(GuestProcess p, in SyscallArgs a)
+    {
+        // struct sysinfo: uptime, loads[3], totalram, freeram, sharedram, bufferram, totalswap, freeswap, procs, ..., mem_unit
+        var info = new byte[112];
+        BitConverter.TryWriteBytes(info.AsSpan(0), 1000L);
+        BitConverter.TryWriteBytes(info.AsSpan(32), 8UL << 30);
+        BitConverter.TryWriteBytes(info.AsSpan(40), 4UL << 30);
+        BitConverter.TryWriteBytes(info.AsSpan(80), (ushort)1);
+        BitConverter.TryWriteBytes(info.AsSpan(104), 1u);
+        return p.Memory.Write(a.A0, info) ? 0 : -Errno.EFAULT;
+    }
+
+    const ulong Infinity = ulong.MaxValue;
+
+    static (ulong Soft, ulong Hard) Limit(int resource) => resource switch
+    {
+        3 => (8 << 20, Infinity),                   // RLIMIT_STACK
+        7 => (Files.FileTable.Limit, 4096),         // RLIMIT_NOFILE
+        6 => (63_000, 63_000),                      // RLIMIT_NPROC
+        8 => (8 << 20, 8 << 20),                    // RLIMIT_MEMLOCK
+        13 or 14 => (0, 0),                         // RLIMIT_NICE, RLIMIT_RTPRIO
+        _ => (Infinity, Infinity),
+    };
+
+    [Syscall(SyscallNumber.getrlimit)]
+    static long GetLimit(GuestProcess p, in SyscallArgs a) => WriteLimit(p, a.Int(0), a.A1);
+
+    [Syscall(SyscallNumber.setrlimit)]
+    static long SetLimit(GuestProcess p, in SyscallArgs a) => a.Int(0) is < 0 or > 15 ? -Errno.EINVAL : 0;
+
+    [Syscall(SyscallNumber.prlimit64)]
+    static long ProcessLimit(GuestProcess p, in SyscallArgs a)
+    {
+        if (a.Int(0) != 0 && a.Int(0) != p.Pid)
+            return -Errno.ESRCH;
+        return a.A3 == 0 ? (a.Int(1) is < 0 or > 15 ? -Errno.EINVAL : 0) : WriteLimit(p, a.Int(1), a.A3);
+    }
+
+    static long WriteLimit(GuestProcess p, int resource, ulong address)
+    {
+        if (resource is < 0 or > 15)
+            return -Errno.EINVAL;
+        var (soft, hard) = Limit(resource);
+        return p.Memory.TryWrite(address, soft) && p.Memory.TryWrite(address + 8, hard) ? 0 : -Errno.EFAULT;
+    }
+
+    [Syscall(SyscallNumber.getrusage)]
+    static long ResourceUsage(GuestProcess p, in SyscallArgs a)
+    {
+        var usage = new byte[144];
+        // User time from the instruction count at a nominal 1 GHz, so that it is reproducible.
+        var microseconds = p.Instructions / 1000;
+        BitConverter.TryWriteBytes(usage.AsSpan(0), microseconds / 1_000_000);
+        BitConverter.TryWriteBytes(usage.AsSpan(8), microseconds % 1_000_000);
+        return p.Memory.Write(a.A1, usage) ? 0 : -Errno.EFAULT;
+    }
+}

@@ -1,0 +1,109 @@
+using Rewind.Linux.Execution;
+using Rewind.Linux.Files;
+using Rewind.Linux.Host;
+
+namespace Rewind.Linux.Syscalls;
+
+/// <summary>sys/stat.h, statx and statfs: file metadata, forwarded with host buffers (guest and host share layouts).</summary>
+internal static unsafe class Stat
+{
+    const int StatSize = 144, StatxSize = 256, StatfsSize = 120;
+    const int AtSymlinkNoFollow = 0x100, AtEmptyPath = 0x1000;
+
+    [Syscall(SyscallNumber.stat)]
+    static long StatPath(GuestProcess p, in SyscallArgs a) => StatAt(p, GuestProcess.AtFdCwd, a.A0, a.A1, 0);
+
+    [Syscall(SyscallNumber.lstat)]
+    static long StatLink(GuestProcess p, in SyscallArgs a) => StatAt(p, GuestProcess.AtFdCwd, a.A0, a.A1, AtSymlinkNoFollow);
+
+    [Syscall(SyscallNumber.newfstatat)]
+    static long StatAt(GuestProcess p, in SyscallArgs a) => StatAt(p, a.Int(0), a.A1, a.A2, a.Int(3));
+
+    [Syscall(SyscallNumber.fstat)]
+    static long StatDescriptor(GuestProcess p, in SyscallArgs a)
+    {
+        var host = p.HostFd(a.Int(0));
+        return host < 0 ? host : GuestBuffer.Struct(p, a.A1, StatSize, (buffer, _) => HostSyscall.Invoke(SyscallNumber.fstat, host, (long)buffer));
+    }
+
+    static long StatAt(GuestProcess p, int dirFd, ulong pathAddress, ulong buffer, int flags)
+    {
+        var path = p.Memory.ReadString(pathAddress);
+        if (path is null)
+            return -Errno.EFAULT;
+        if (path.Length == 0 && (flags & AtEmptyPath) != 0)
+        {
+            var host = dirFd == GuestProcess.AtFdCwd ? p.CwdFd : p.HostFd(dirFd);
+            return host < 0 ? host : GuestBuffer.Struct(p, buffer, StatSize, (b, _) => HostSyscall.Invoke(SyscallNumber.fstat, host, (long)b));
+        }
+        if (ProcFiles.TryOpen(p, dirFd, path, out var special))
+            return WithDescriptor(special, host => GuestBuffer.Struct(p, buffer, StatSize, (b, _) => HostSyscall.Invoke(SyscallNumber.fstat, host, (long)b)));
+        var result = p.ResolvePath(dirFd, path, PathIntent.Lookup, out var target, out _);
+        if (result < 0)
+            return result;
+        return GuestBuffer.Struct(p, buffer, StatSize, (b, _) =>
+            Unistd.AtPath(target, hostPath => HostSyscall.Invoke(SyscallNumber.newfstatat, target.DirectoryFd, hostPath, (long)b, flags)));
+    }
+
+    [Syscall(SyscallNumber.statx)]
+    static long StatExtended(GuestProcess p, in SyscallArgs a)
+    {
+        var dirFd = a.Int(0);
+        var flags = a.Int(2);
+        var mask = a.Int(3);
+        var buffer = a.A4;
+        var path = p.Memory.ReadString(a.A1);
+        if (path is null)
+            return -Errno.EFAULT;
+        if (path.Length == 0 && (flags & AtEmptyPath) != 0)
+        {
+            var host = dirFd == GuestProcess.AtFdCwd ? p.CwdFd : p.HostFd(dirFd);
+            return host < 0 ? host : StatxHost(p, host, "", flags, mask, buffer);
+        }
+        if (ProcFiles.TryOpen(p, dirFd, path, out var special))
+            return WithDescriptor(special, host => StatxHost(p, host, "", flags | AtEmptyPath, mask, buffer));
+        var result = p.ResolvePath(dirFd, path, PathIntent.Lookup, out var target, out _);
+        return result < 0 ? result : StatxHost(p, target.DirectoryFd, target.Path, flags, mask, buffer);
+    }
+
+    static long StatxHost(GuestProcess p, int hostDirFd, string path, int flags, int mask, ulong buffer)
+    {
+        var bytes = HostSyscall.PathBytes(path);
+        return GuestBuffer.Struct(p, buffer, StatxSize, (b, _) =>
+        {
+            fixed (byte* hostPath = bytes)
+                return HostSyscall.Invoke(SyscallNumber.statx, hostDirFd, (long)hostPath, flags, mask, (long)b);
+        });
+    }
+
+    [Syscall(SyscallNumber.statfs)]
+    static long FileSystemStatus(GuestProcess p, in SyscallArgs a)
+    {
+        var buffer = a.A1;
+        var result = p.ResolvePath(GuestProcess.AtFdCwd, a.A0, PathIntent.Lookup, out var target, out _);
+        return result < 0 ? result : GuestBuffer.Struct(p, buffer, StatfsSize, (b, _) =>
+            Unistd.AtPath(target, hostPath => HostSyscall.Invoke(SyscallNumber.statfs, hostPath, (long)b), absolute: true));
+    }
+
+    [Syscall(SyscallNumber.fstatfs)]
+    static long FileSystemStatusDescriptor(GuestProcess p, in SyscallArgs a)
+    {
+        var host = p.HostFd(a.Int(0));
+        return host < 0 ? host : GuestBuffer.Struct(p, a.A1, StatfsSize, (b, _) => HostSyscall.Invoke(SyscallNumber.fstatfs, host, (long)b));
+    }
+
+    /// <summary>Runs <paramref name="use"/> on a temporary host descriptor (or passes its error through) and closes it.</summary>
+    static long WithDescriptor(long hostFd, Func<int, long> use)
+    {
+        if (hostFd < 0)
+            return hostFd;
+        try
+        {
+            return use((int)hostFd);
+        }
+        finally
+        {
+            HostSyscall.Invoke(SyscallNumber.close, hostFd);
+        }
+    }
+}
