@@ -23,7 +23,6 @@ public sealed unsafe partial class GuestProcess : IDisposable
     ExitStatus? _exit;
     Exception? _hookFailure;
     PendingFault _fault;
-    ulong _blockEnd;
 
     GuestProcess(RunOptions options, Nondeterminism nondeterminism)
     {
@@ -65,7 +64,8 @@ public sealed unsafe partial class GuestProcess : IDisposable
     /// <summary>Absolute guest path of the running executable (/proc/self/exe).</summary>
     public string ExecutablePath { get; private set; } = "";
 
-    public IReadOnlyList<string> Arguments => _options.Arguments;
+    /// <summary>argv as the program received it (after any #! interpreter was inserted).</summary>
+    public IReadOnlyList<string> Arguments { get; private set; } = [];
 
     public string Cwd { get; set; }
 
@@ -75,7 +75,7 @@ public sealed unsafe partial class GuestProcess : IDisposable
     public uint Umask { get; set; }
 
     /// <summary>Instructions executed so far (exact at syscall boundaries).</summary>
-    public long Instructions { get; private set; }
+    public long Instructions => _counter.Instructions;
 
     public SignalState Signals { get; } = new();
 
@@ -102,34 +102,21 @@ public sealed unsafe partial class GuestProcess : IDisposable
     {
         var path = ProgramLocator.Find(_options.Program, _options.Environment, Cwd)
             ?? throw new GuestStartException($"{_options.Program}: command not found");
-        ExecutablePath = FileSystemView.Absolute(Cwd, path);
-        Name = TaskName(ExecutablePath);
-
-        ElfImage elf;
-        try
-        {
-            using var stream = File.OpenRead(ExecutablePath);
-            elf = ElfImage.Read(stream);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
-        {
-            throw new GuestStartException($"{path}: {e.Message}");
-        }
+        var arguments = _options.Arguments.ToList();
+        var (hostPath, elf) = ReadExecutable(path, arguments);
+        ExecutablePath = hostPath;
+        Name = TaskName(FileSystemView.Absolute(Cwd, path));
+        Arguments = arguments;
 
         var program = ElfLoader.Map(Memory, ExecutablePath, ExecutablePath, elf, elf.IsDynamic ? ElfLoader.PieBase : 0);
         ulong interpreterBase = 0, entry = program.Entry;
         if (elf.Interpreter is { } interpreterPath)
         {
-            ElfImage interpreter;
-            try
+            var interpreter = Guarded($"{path}: interpreter {interpreterPath}", () =>
             {
                 using var stream = File.OpenRead(interpreterPath);
-                interpreter = ElfImage.Read(stream);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
-            {
-                throw new GuestStartException($"{path}: interpreter {interpreterPath}: {e.Message}");
-            }
+                return ElfImage.Read(stream);
+            });
             var loaded = ElfLoader.Map(Memory, interpreterPath, interpreterPath, interpreter, 0);
             interpreterBase = loaded.Base;
             entry = loaded.Entry;
@@ -139,12 +126,51 @@ public sealed unsafe partial class GuestProcess : IDisposable
         Span<byte> random = stackalloc byte[16];
         Nondeterminism.Random(random);
         var (uid, gid) = Nondeterminism.User;
-        var stack = InitialStack.Build(Memory, program, interpreterBase, path, _options.Arguments, _options.Environment,
+        var stack = InitialStack.Build(Memory, program, interpreterBase, path, arguments, _options.Environment,
             random, new Credentials(uid, gid), VirtualCpuid.Features);
 
         Cpu.Write(X86Register.Rsp, stack);
         Cpu.Write(X86Register.Rip, entry);
         InstallHooks();
+    }
+
+    /// <summary>
+    /// Opens the program as execve does: an ELF file, or a script whose "#!" line names the
+    /// interpreter, which then runs with the script's path inserted into <paramref name="arguments"/>.
+    /// </summary>
+    (string HostPath, ElfImage Elf) ReadExecutable(string path, List<string> arguments)
+    {
+        for (var depth = 0; depth < 4; depth++)
+        {
+            var absolute = FileSystemView.Absolute(Cwd, path);
+            var (interpreter, argument, elf) = Guarded(path, () =>
+            {
+                using var stream = File.OpenRead(absolute);
+                if (Shebang.TryRead(stream, out var interpreter, out var argument))
+                    return (interpreter, argument, (ElfImage?)null);
+                stream.Position = 0;
+                return ("", null, ElfImage.Read(stream));
+            });
+            if (elf is not null)
+                return (absolute, elf);
+            arguments[0] = path;
+            arguments.InsertRange(0, argument is null ? [interpreter] : [interpreter, argument]);
+            path = interpreter;
+        }
+        throw new GuestStartException($"{_options.Program}: too many levels of #! interpreters");
+    }
+
+    /// <summary>Runs a step of loading, turning file errors into a one-line <see cref="GuestStartException"/>.</summary>
+    static T Guarded<T>(string context, Func<T> step)
+    {
+        try
+        {
+            return step();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            throw new GuestStartException($"{context}: {e.Message}");
+        }
     }
 
     static string TaskName(string path)
@@ -169,7 +195,7 @@ public sealed unsafe partial class GuestProcess : IDisposable
             {
                 // The block was counted whole when entered; the faulting instruction and the
                 // ones after it never completed.
-                Instructions -= _counter.CountBetween(Cpu.Read(X86Register.Rip), _blockEnd);
+                _counter.Instructions -= _counter.CountBetween(Cpu.Read(X86Register.Rip), _counter.BlockEnd);
                 Terminate(_fault.Signal != 0 ? _fault.Signal : SignalFor(error), _fault.Address);
             }
         }
@@ -214,7 +240,7 @@ public sealed unsafe partial class GuestProcess : IDisposable
     {
         _self = GCHandle.Alloc(this);
         var user = (void*)GCHandle.ToIntPtr(_self);
-        Cpu.AddHook(HookType.Block, (delegate* unmanaged[Cdecl]<nint, ulong, uint, void*, void>)&OnBlock, user);
+        _counter.Attach(Cpu);
         Cpu.AddInstructionHook(HookedInstruction.Syscall, (delegate* unmanaged[Cdecl]<nint, void*, void>)&OnSyscall, user);
         Cpu.AddInstructionHook(HookedInstruction.Cpuid, (delegate* unmanaged[Cdecl]<nint, void*, int>)&OnCpuid, user);
         Cpu.AddHook(HookType.MemInvalid, (delegate* unmanaged[Cdecl]<nint, int, ulong, int, long, void*, byte>)&OnInvalidMemory, user);
@@ -222,14 +248,6 @@ public sealed unsafe partial class GuestProcess : IDisposable
     }
 
     static GuestProcess From(void* user) => Unsafe.As<GuestProcess>(GCHandle.FromIntPtr((nint)user).Target!);
-
-    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    static void OnBlock(nint engine, ulong address, uint size, void* user)
-    {
-        var self = From(user);
-        self._blockEnd = address + size;
-        self.Instructions += self._counter.CountBlock(address, size);
-    }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     static void OnSyscall(nint engine, void* user)
@@ -321,6 +339,7 @@ public sealed unsafe partial class GuestProcess : IDisposable
             HostSyscall.Invoke(SyscallNumber.close, CwdFd);
         Memory.Dispose();
         Cpu.Dispose();
+        _counter.Dispose();
         if (_self.IsAllocated)
             _self.Free();
     }

@@ -1,4 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Iced.Intel;
+using Rewind.Engine;
 using Rewind.Linux.Memory;
 
 namespace Rewind.Linux.Execution;
@@ -6,36 +9,68 @@ namespace Rewind.Linux.Execution;
 /// <summary>
 /// Counts instructions per translated block: the engine reports each block it enters, and the
 /// number of instructions in a block is decoded once, when the block is first seen, then looked
-/// up in a direct-mapped cache. No per-instruction hook is needed.
+/// up in a direct-mapped cache. The hook's fast path touches only native memory, so that a block
+/// costs a few nanoseconds; no per-instruction hook is needed.
 /// </summary>
-public sealed class InstructionCounter
+public sealed unsafe class InstructionCounter : IDisposable
 {
     const int CacheBits = 16;
     const int CacheMask = (1 << CacheBits) - 1;
 
+    struct State
+    {
+        public long Instructions;
+        public ulong BlockEnd;
+        public nint Owner; // GCHandle of the counter, for the decoding slow path
+        public fixed ulong Addresses[1 << CacheBits];
+        public fixed uint Sizes[1 << CacheBits];
+        public fixed ushort Counts[1 << CacheBits];
+    }
+
     readonly AddressSpace _memory;
-    readonly ulong[] _addresses = new ulong[1 << CacheBits];
-    readonly uint[] _sizes = new uint[1 << CacheBits];
-    readonly ushort[] _counts = new ushort[1 << CacheBits];
+    readonly State* _state;
+    GCHandle _self;
     byte[] _code = new byte[256];
 
     public InstructionCounter(AddressSpace memory)
     {
         _memory = memory;
+        _state = (State*)NativeMemory.AllocZeroed((nuint)sizeof(State));
+        _self = GCHandle.Alloc(this);
+        _state->Owner = GCHandle.ToIntPtr(_self);
         memory.CodeChanged += (_, _) => Clear();
     }
 
-    /// <summary>Instructions in the block at <paramref name="address"/> of <paramref name="size"/> bytes.</summary>
-    public int CountBlock(ulong address, uint size)
+    /// <summary>Instructions executed so far, counting the current block whole.</summary>
+    public long Instructions
     {
+        get => _state->Instructions;
+        set => _state->Instructions = value;
+    }
+
+    /// <summary>End address of the block entered last.</summary>
+    public ulong BlockEnd => _state->BlockEnd;
+
+    /// <summary>Starts counting on <paramref name="cpu"/>.</summary>
+    public void Attach(Cpu cpu) =>
+        cpu.AddHook(HookType.Block, (delegate* unmanaged[Cdecl]<nint, ulong, uint, State*, void>)&OnBlock, _state);
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    static void OnBlock(nint engine, ulong address, uint size, State* state)
+    {
+        state->BlockEnd = address + size;
         var slot = (int)((address ^ (address >> CacheBits)) & CacheMask);
-        if (_addresses[slot] == address && _sizes[slot] == size && _counts[slot] != 0)
-            return _counts[slot];
-        var count = Decode(address, size);
-        _addresses[slot] = address;
-        _sizes[slot] = size;
-        _counts[slot] = (ushort)count;
-        return count;
+        if (state->Addresses[slot] == address && state->Sizes[slot] == size && state->Counts[slot] != 0)
+        {
+            state->Instructions += state->Counts[slot];
+            return;
+        }
+        var counter = Unsafe.As<InstructionCounter>(GCHandle.FromIntPtr(state->Owner).Target!);
+        var count = counter.Decode(address, size);
+        state->Addresses[slot] = address;
+        state->Sizes[slot] = size;
+        state->Counts[slot] = (ushort)count;
+        state->Instructions += count;
     }
 
     /// <summary>Instructions from <paramref name="address"/> up to (not including) <paramref name="stop"/>.</summary>
@@ -60,5 +95,12 @@ public sealed class InstructionCounter
         return count;
     }
 
-    public void Clear() => Array.Clear(_counts);
+    public void Clear() => new Span<ushort>(_state->Counts, 1 << CacheBits).Clear();
+
+    public void Dispose()
+    {
+        NativeMemory.Free(_state);
+        if (_self.IsAllocated)
+            _self.Free();
+    }
 }
