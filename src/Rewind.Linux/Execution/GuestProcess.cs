@@ -29,6 +29,9 @@ public sealed unsafe partial class GuestProcess : IDisposable
         _options = options;
         Nondeterminism = nondeterminism;
         Cpu = Cpu.Create(X86CpuModel.Haswell);
+        // As Linux does at boot: CR4.OSFXSR and OSXMMEXCPT. Without OSFXSR the engine's fxsave
+        // and fxrstor skip the XMM registers, and ld.so's lazy binding would lose arguments.
+        Cpu.Write(X86Register.Cr4, Cpu.Read(X86Register.Cr4) | 1 << 9 | 1 << 10);
         Memory = new AddressSpace(Cpu);
         _counter = new InstructionCounter(Memory);
         Memory.CodeChanged += (start, end) => Cpu.DropTranslations(start, end);

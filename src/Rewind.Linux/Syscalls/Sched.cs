@@ -1,9 +1,10 @@
 using Rewind.Linux.Execution;
+using Rewind.Linux.Host;
 
 namespace Rewind.Linux.Syscalls;
 
 /// <summary>sched.h, prctl.h, resource.h, utsname.h, sysinfo.h: identity and limits of the process.</summary>
-internal static class Sched
+internal static unsafe class Sched
 {
     [Syscall(SyscallNumber.getpid)]
     static long GetProcessId(GuestProcess p, in SyscallArgs a) => p.Pid;
@@ -133,13 +134,10 @@ internal static class Sched
     [Syscall(SyscallNumber.sched_getaffinity)]
     static long GetAffinity(GuestProcess p, in SyscallArgs a)
     {
-        // One virtual CPU: the scheduler runs one guest thread at a time.
+        // The host's CPUs, so that programs size themselves as they would natively; guest threads
+        // still run one at a time.
         var size = a.A1;
-        if (size < 8 || (size & 7) != 0)
-            return -Errno.EINVAL;
-        var mask = new byte[8];
-        mask[0] = 1;
-        return p.Memory.Write(a.A2, mask) ? 8 : -Errno.EFAULT;
+        return GuestBuffer.Into(p, a.A2, Math.Min(size, 1024), (buffer, length) => HostSyscall.Invoke(SyscallNumber.sched_getaffinity, 0, (long)length, (long)buffer));
     }
 
     [Syscall(SyscallNumber.sched_setaffinity)]
@@ -151,27 +149,12 @@ internal static class Sched
         (a.A0 == 0 || p.Memory.TryWrite(a.A0, 0u)) && (a.A1 == 0 || p.Memory.TryWrite(a.A1, 0u)) ? 0 : -Errno.EFAULT;
 
     [Syscall(SyscallNumber.uname)]
-    static long Uname(GuestProcess p, in SyscallArgs a)
-    {
-        var fields = new[] { "Linux", "rewind", "6.1.0-rewind", "#1 SMP PREEMPT_DYNAMIC", "x86_64", "(none)" };
-        var buffer = new byte[65 * fields.Length];
-        for (var i = 0; i < fields.Length; i++)
-            System.Text.Encoding.ASCII.GetBytes(fields[i], buffer.AsSpan(i * 65));
-        return p.Memory.Write(a.A0, buffer) ? 0 : -Errno.EFAULT;
-    }
+    static long Uname(GuestProcess p, in SyscallArgs a) =>
+        GuestBuffer.Struct(p, a.A0, 390, (buffer, _) => HostSyscall.Invoke(SyscallNumber.uname, (long)buffer));
 
     [Syscall(SyscallNumber.sysinfo)]
-    static long SystemInformation(GuestProcess p, in SyscallArgs a)
-    {
-        // struct sysinfo: uptime, loads[3], totalram, freeram, sharedram, bufferram, totalswap, freeswap, procs, ..., mem_unit
-        var info = new byte[112];
-        BitConverter.TryWriteBytes(info.AsSpan(0), 1000L);
-        BitConverter.TryWriteBytes(info.AsSpan(32), 8UL << 30);
-        BitConverter.TryWriteBytes(info.AsSpan(40), 4UL << 30);
-        BitConverter.TryWriteBytes(info.AsSpan(80), (ushort)1);
-        BitConverter.TryWriteBytes(info.AsSpan(104), 1u);
-        return p.Memory.Write(a.A0, info) ? 0 : -Errno.EFAULT;
-    }
+    static long SystemInformation(GuestProcess p, in SyscallArgs a) =>
+        GuestBuffer.Struct(p, a.A0, 112, (buffer, _) => HostSyscall.Invoke(SyscallNumber.sysinfo, (long)buffer));
 
     const ulong Infinity = ulong.MaxValue;
 
