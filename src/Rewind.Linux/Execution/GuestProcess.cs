@@ -275,7 +275,16 @@ public sealed unsafe partial class GuestProcess : IDisposable
         long result;
         if (SyscallTable.Find(number) is { } handler)
         {
-            result = handler(this, args);
+            try
+            {
+                result = handler(this, args);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A host-side failure the handler did not foresee: the guest sees an I/O error.
+                Warn($"{SyscallNames.Name(number)}: {e.Message}; returned {(e is IOException ? "EIO" : "EACCES")}");
+                result = e is IOException ? -Errno.EIO : -Errno.EACCES;
+            }
         }
         else
         {

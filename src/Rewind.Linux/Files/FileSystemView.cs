@@ -5,6 +5,8 @@ public enum PathIntent
 {
     /// <summary>Read or inspect what is there.</summary>
     Lookup,
+    /// <summary>Open a directory to read its entries.</summary>
+    List,
     /// <summary>Change an existing file's contents or attributes.</summary>
     Modify,
     /// <summary>Create it, or open it for writing when it exists.</summary>

@@ -12,6 +12,7 @@ public sealed class SandboxView : FileSystemView, IDisposable
 
     readonly string _upper;
     readonly HashSet<string> _whiteouts = new(StringComparer.Ordinal);
+    int _merges;
 
     public SandboxView(string? overlayDirectory = null)
     {
@@ -31,6 +32,12 @@ public sealed class SandboxView : FileSystemView, IDisposable
     public override long Resolve(int hostDirectoryFd, string path, string absolutePath, PathIntent intent, out HostPath target)
     {
         var upper = _upper + absolutePath;
+        if (IsSpecialFile(absolutePath))
+        {
+            // Devices, pipes and sockets have no content to copy: the allowed ones are used in place.
+            target = new HostPath(AtFdCwd, absolutePath);
+            return intent == PathIntent.Remove ? -Errno.EACCES : 0;
+        }
         var removed = IsWhitedOut(absolutePath);
         var inUpper = Exists(upper);
         var inLower = !removed && !inUpper && Exists(absolutePath);
@@ -38,7 +45,11 @@ public sealed class SandboxView : FileSystemView, IDisposable
 
         switch (intent)
         {
+            case PathIntent.List when inUpper && (Exists(absolutePath) && !removed || HasWhiteoutsBelow(absolutePath)):
+                target = target with { Path = MergedDirectory(absolutePath, upper) };
+                return 0;
             case PathIntent.Lookup:
+            case PathIntent.List:
                 if (removed && !inUpper)
                     target = target with { Path = _upper + "/.rewind-whiteout" + absolutePath }; // does not exist: ENOENT
                 return 0;
@@ -65,6 +76,54 @@ public sealed class SandboxView : FileSystemView, IDisposable
         }
     }
 
+    /// <summary>Devices, pipes and sockets (by lstat's file type).</summary>
+    static bool IsSpecialFile(string hostPath) =>
+        Host.HostSyscall.FileType(hostPath) is Host.HostSyscall.CharacterDevice or Host.HostSyscall.BlockDevice or Host.HostSyscall.Fifo or Host.HostSyscall.SocketFile;
+
+    bool HasWhiteoutsBelow(string directory) => _whiteouts.Any(w => w.StartsWith(directory.TrimEnd('/') + "/", StringComparison.Ordinal));
+
+    /// <summary>
+    /// A scratch directory listing what the guest sees in <paramref name="absolutePath"/>: the host's
+    /// entries less the deleted ones, plus the overlay's. Entries are empty stand-ins of the right
+    /// type; stat on them goes through <see cref="Resolve"/> and reaches the real file.
+    /// </summary>
+    string MergedDirectory(string absolutePath, string upper)
+    {
+        var merged = Path.Combine(_upper, ".rewind-merged", (++_merges).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(merged);
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (Directory.Exists(absolutePath))
+        {
+            foreach (var entry in Directory.EnumerateFileSystemEntries(absolutePath))
+            {
+                if (!IsWhitedOut(entry))
+                    names[Path.GetFileName(entry)] = entry;
+            }
+        }
+        foreach (var entry in Directory.EnumerateFileSystemEntries(upper))
+        {
+            if (absolutePath != "/" || Path.GetFileName(entry) != ".rewind-merged")
+                names[Path.GetFileName(entry)] = entry;
+        }
+        foreach (var (name, source) in names)
+        {
+            var standIn = Path.Combine(merged, name);
+            switch (Host.HostSyscall.FileType(source))
+            {
+                case Host.HostSyscall.Directory:
+                    Directory.CreateDirectory(standIn);
+                    break;
+                case Host.HostSyscall.SymbolicLink:
+                    File.CreateSymbolicLink(standIn, new FileInfo(source).LinkTarget ?? name);
+                    break;
+                default:
+                    File.Create(standIn).Dispose();
+                    break;
+            }
+        }
+        return merged;
+    }
+
     bool IsWhitedOut(string absolutePath)
     {
         if (_whiteouts.Count == 0)
@@ -77,7 +136,7 @@ public sealed class SandboxView : FileSystemView, IDisposable
         return false;
     }
 
-    static bool Exists(string hostPath) => File.Exists(hostPath) || Directory.Exists(hostPath) || new FileInfo(hostPath).LinkTarget is not null;
+    static bool Exists(string hostPath) => Host.HostSyscall.FileType(hostPath) >= 0;
 
     void EnsureParent(string absolutePath)
     {

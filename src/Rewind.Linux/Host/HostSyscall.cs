@@ -47,4 +47,18 @@ internal static unsafe partial class HostSyscall
     }
 
     const int OpenPath = 0x200000, OpenDirectoryFlag = 0x10000, OpenCloseOnExec = 0x80000;
+
+    public const int Fifo = 0x1000, CharacterDevice = 0x2000, Directory = 0x4000, BlockDevice = 0x6000, RegularFile = 0x8000, SymbolicLink = 0xa000, SocketFile = 0xc000;
+
+    /// <summary>The S_IFMT bits of a path (not following a final symbolic link), or -1 when it does not exist.</summary>
+    public static int FileType(string path)
+    {
+        var stat = stackalloc byte[144];
+        fixed (byte* bytes = PathBytes(path))
+        {
+            if (Invoke(Syscalls.SyscallNumber.newfstatat, -100, (long)bytes, (long)stat, 0x100) < 0)
+                return -1;
+        }
+        return *(int*)(stat + 24) & 0xf000;
+    }
 }

@@ -7,7 +7,7 @@ namespace Rewind.Linux.Syscalls;
 /// <summary>fcntl.h: opening files and descriptor flags.</summary>
 internal static unsafe class Fcntl
 {
-    const int OAccessMode = 3, OCreat = 0x40, OExcl = 0x80, OTrunc = 0x200, OAppend = 0x400, OCloexec = 0x80000, OTmpFile = 0x410000;
+    const int OAccessMode = 3, ODirectory = 0x10000, OCreat = 0x40, OExcl = 0x80, OTrunc = 0x200, OAppend = 0x400, OCloexec = 0x80000, OTmpFile = 0x410000;
     const int FDupfd = 0, FGetfd = 1, FSetfd = 2, FDupfdCloexec = 1030;
 
     [Syscall(SyscallNumber.open)]
@@ -30,7 +30,8 @@ internal static unsafe class Fcntl
             return special < 0 ? special : p.Files.Add((int)special, path, (flags & OCloexec) != 0);
 
         var writes = (flags & OAccessMode) != 0 || (flags & (OCreat | OTrunc | OAppend)) != 0 || (flags & OTmpFile) == OTmpFile;
-        var result = p.ResolvePath(dirFd, path, writes ? PathIntent.Create : PathIntent.Lookup, out var target, out var absolute);
+        var intent = writes ? PathIntent.Create : (flags & ODirectory) != 0 ? PathIntent.List : PathIntent.Lookup;
+        var result = p.ResolvePath(dirFd, path, intent, out var target, out var absolute);
         if (result < 0)
             return result;
         long hostFd;
