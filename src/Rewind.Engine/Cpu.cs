@@ -57,6 +57,21 @@ public sealed unsafe class Cpu : IDisposable
 
     public void WriteXmm(int index, UInt128 value) => Native.uc_reg_write(_uc, (int)X86Register.Xmm0 + index, &value);
 
+    /// <summary>Reads x87 register ST(index) as its 10 bytes (64-bit mantissa, 16-bit sign and exponent).</summary>
+    public byte[] ReadFloat80(int index)
+    {
+        var value = stackalloc byte[16];
+        Native.uc_reg_read(_uc, (int)X86Register.St0 + index, value);
+        return new ReadOnlySpan<byte>(value, 10).ToArray();
+    }
+
+    public void WriteFloat80(int index, ReadOnlySpan<byte> tenBytes)
+    {
+        var value = stackalloc byte[16];
+        tenBytes[..10].CopyTo(new Span<byte>(value, 10));
+        Native.uc_reg_write(_uc, (int)X86Register.St0 + index, value);
+    }
+
     /// <summary>Makes [address, address+size) guest memory backed by host memory at <paramref name="host"/>.</summary>
     public void Map(ulong address, ulong size, Protection protection, void* host) =>
         Check("uc_mem_map_ptr", Native.uc_mem_map_ptr(_uc, address, (nuint)size, (uint)protection, host));

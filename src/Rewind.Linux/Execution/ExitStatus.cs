@@ -15,9 +15,12 @@ public sealed record ExitStatus
     /// <summary>Address whose access faulted (SIGSEGV/SIGBUS), when known.</summary>
     public ulong FaultAddress { get; init; }
 
+    /// <summary>Set when replay stopped at the end of a trace that was cut short, with the reason.</summary>
+    public string? EndOfTrace { get; init; }
+
     /// <summary>Instructions executed, in the whole run.</summary>
     public long Instructions { get; init; }
 
     /// <summary>The status a shell shows in $?: the exit code, or 128 + signal number.</summary>
-    public int ShellStatus => ExitCode is { } code ? code & 0xff : 128 + (int)Signal!.Value;
+    public int ShellStatus => ExitCode is { } code ? code & 0xff : Signal is { } signal ? 128 + (int)signal : 1;
 }

@@ -17,16 +17,17 @@ namespace Rewind.Linux.Execution;
 public sealed unsafe partial class GuestProcess : IDisposable
 {
     readonly RunOptions _options;
-    readonly HashSet<long> _warnedSyscalls = [];
+    readonly Kernel _kernel;
     readonly InstructionCounter _counter;
     GCHandle _self;
     ExitStatus? _exit;
     Exception? _hookFailure;
     PendingFault _fault;
 
-    GuestProcess(RunOptions options, Nondeterminism nondeterminism)
+    GuestProcess(RunOptions options, Kernel kernel, Nondeterminism nondeterminism, int pid)
     {
         _options = options;
+        _kernel = kernel;
         Nondeterminism = nondeterminism;
         Cpu = Cpu.Create(X86CpuModel.Haswell);
         // As Linux does at boot: CR4.OSFXSR and OSXMMEXCPT. Without OSFXSR the engine's fxsave
@@ -36,13 +37,22 @@ public sealed unsafe partial class GuestProcess : IDisposable
         _counter = new InstructionCounter(Memory);
         Memory.CodeChanged += (start, end) => Cpu.DropTranslations(start, end);
         FileSystem = options.FileSystem;
-        Pid = Tid = nondeterminism.ProcessId;
+        Pid = Tid = pid;
         ParentPid = Environment.ProcessId;
         Cwd = options.WorkingDirectory;
+        CwdFd = -1;
+    }
+
+    /// <summary>Connects the host side of a live process: working directory, umask, stdin, stdout, stderr.</summary>
+    void ConnectHost()
+    {
         // The guest starts with Rewind's own umask; reading it means setting it, so set it back.
         Umask = (uint)HostSyscall.Invoke(SyscallNumber.umask, 0x12);
         HostSyscall.Invoke(SyscallNumber.umask, Umask);
-        CwdFd = (int)HostSyscall.OpenDirectory(Cwd);
+        var cwd = HostSyscall.OpenDirectory(Cwd);
+        if (cwd < 0)
+            throw new GuestStartException($"{Cwd}: cannot enter the working directory (errno {-cwd})");
+        CwdFd = (int)cwd;
         for (var fd = 0; fd < 3; fd++)
         {
             var host = HostSyscall.Invoke(SyscallNumber.fcntl, fd, 1030 /* F_DUPFD_CLOEXEC */, 3);
@@ -80,18 +90,33 @@ public sealed unsafe partial class GuestProcess : IDisposable
     /// <summary>Instructions executed so far (exact at syscall boundaries).</summary>
     public long Instructions => _counter.Instructions;
 
+    /// <summary>The block counter, which also schedules keyframes.</summary>
+    public InstructionCounter Counter => _counter;
+
+    /// <summary>How the program ended, once it has.</summary>
+    public ExitStatus? Exited => _exit;
+
     public SignalState Signals { get; } = new();
 
     public ulong ClearChildTid { get; set; }
     public ulong RobustList { get; set; }
 
-    /// <summary>Loads the program, ready to run. Throws <see cref="GuestStartException"/> with a one-line reason.</summary>
-    public static GuestProcess Start(RunOptions options, Nondeterminism? nondeterminism = null)
+    /// <summary>
+    /// Loads the program, ready to run, with its syscalls answered by <paramref name="kernel"/>
+    /// (the host when null). Throws <see cref="GuestStartException"/> with a one-line reason.
+    /// </summary>
+    public static GuestProcess Start(RunOptions options, Kernel? kernel = null, Nondeterminism? nondeterminism = null)
     {
-        var process = new GuestProcess(options, nondeterminism ?? new Nondeterminism());
+        nondeterminism ??= new Nondeterminism();
+        kernel ??= new LiveKernel();
+        var process = new GuestProcess(options, kernel, nondeterminism, nondeterminism.ProcessId);
         try
         {
+            process.ConnectHost();
+            process.InstallHooks();
+            kernel.Starting(process);
             process.Load();
+            kernel.Started(process);
             return process;
         }
         catch
@@ -99,6 +124,25 @@ public sealed unsafe partial class GuestProcess : IDisposable
             process.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// A process with an empty address space and no host connections, whose state the caller
+    /// (replay) sets from a trace before running it.
+    /// </summary>
+    public static GuestProcess CreateEmpty(RunOptions options, Kernel kernel, int pid)
+    {
+        var process = new GuestProcess(options, kernel, new Nondeterminism(), pid);
+        process.InstallHooks();
+        return process;
+    }
+
+    /// <summary>Sets the identity a trace recorded.</summary>
+    public void SetIdentity(string name, string executablePath, IReadOnlyList<string> arguments)
+    {
+        Name = name;
+        ExecutablePath = executablePath;
+        Arguments = arguments;
     }
 
     void Load()
@@ -134,7 +178,6 @@ public sealed unsafe partial class GuestProcess : IDisposable
 
         Cpu.Write(X86Register.Rsp, stack);
         Cpu.Write(X86Register.Rip, entry);
-        InstallHooks();
     }
 
     /// <summary>
@@ -194,7 +237,7 @@ public sealed unsafe partial class GuestProcess : IDisposable
                 ExceptionDispatchInfoThrow(failure);
             if (_exit is not null)
                 break;
-            if (_fault.Signal != 0 || error != UcError.Ok)
+            if (_exit is null && (_fault.Signal != 0 || error != UcError.Ok))
             {
                 // The block was counted whole when entered; the faulting instruction and the
                 // ones after it never completed.
@@ -202,6 +245,9 @@ public sealed unsafe partial class GuestProcess : IDisposable
                 Terminate(_fault.Signal != 0 ? _fault.Signal : SignalFor(error), _fault.Address);
             }
         }
+        _kernel.Ended(this, _exit!);
+        if (_hookFailure is { } late)
+            ExceptionDispatchInfoThrow(late);
         return _exit!;
     }
 
@@ -214,6 +260,13 @@ public sealed unsafe partial class GuestProcess : IDisposable
         UcError.ReadUnaligned or UcError.WriteUnaligned or UcError.FetchUnaligned => Signal.SIGBUS,
         _ => Signal.SIGSEGV,
     };
+
+    /// <summary>Stops the run without an exit status: replay reached the end of a trace that was cut short.</summary>
+    public void Halt(string reason)
+    {
+        _exit = new ExitStatus { EndOfTrace = reason, Instructions = Instructions };
+        Cpu.Stop();
+    }
 
     /// <summary>Ends the whole program with an exit status (exit_group).</summary>
     public void Exit(int status)
@@ -244,6 +297,8 @@ public sealed unsafe partial class GuestProcess : IDisposable
         _self = GCHandle.Alloc(this);
         var user = (void*)GCHandle.ToIntPtr(_self);
         _counter.Attach(Cpu);
+        _counter.KeyframeDue = OnKeyframeDue;
+        _counter.TimeStampReadsFound = OnTimeStampReadsFound;
         Cpu.AddInstructionHook(HookedInstruction.Syscall, (delegate* unmanaged[Cdecl]<nint, void*, void>)&OnSyscall, user);
         Cpu.AddInstructionHook(HookedInstruction.Cpuid, (delegate* unmanaged[Cdecl]<nint, void*, int>)&OnCpuid, user);
         Cpu.AddHook(HookType.MemInvalid, (delegate* unmanaged[Cdecl]<nint, int, ulong, int, long, void*, byte>)&OnInvalidMemory, user);
@@ -272,26 +327,7 @@ public sealed unsafe partial class GuestProcess : IDisposable
         var number = (long)Cpu.Read(X86Register.Rax);
         var args = new SyscallArgs(Cpu.Read(X86Register.Rdi), Cpu.Read(X86Register.Rsi), Cpu.Read(X86Register.Rdx),
             Cpu.Read(X86Register.R10), Cpu.Read(X86Register.R8), Cpu.Read(X86Register.R9));
-        long result;
-        if (SyscallTable.Find(number) is { } handler)
-        {
-            try
-            {
-                result = handler(this, args);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // A host-side failure the handler did not foresee: the guest sees an I/O error.
-                Warn($"{SyscallNames.Name(number)}: {e.Message}; returned {(e is IOException ? "EIO" : "EACCES")}");
-                result = e is IOException ? -Errno.EIO : -Errno.EACCES;
-            }
-        }
-        else
-        {
-            if (_warnedSyscalls.Add(number))
-                Warn($"unsupported syscall {SyscallNames.Name(number)} ({number}) returned ENOSYS");
-            result = -Errno.ENOSYS;
-        }
+        var result = _kernel.Syscall(this, number, args);
         if (_exit is null)
         {
             Cpu.Write(X86Register.Rax, (ulong)result);
@@ -300,6 +336,70 @@ public sealed unsafe partial class GuestProcess : IDisposable
             Cpu.Write(X86Register.R11, Cpu.Read(X86Register.Eflags));
         }
     }
+
+    /// <summary>Runs hook work that may throw: a failure stops the engine and is rethrown by <see cref="Run"/>.</summary>
+    void Guard(Action work)
+    {
+        try
+        {
+            work();
+        }
+        catch (Exception e)
+        {
+            _hookFailure ??= e;
+            Cpu.Stop();
+        }
+    }
+
+    void OnKeyframeDue(ulong pc) => Guard(() => _kernel.KeyframeDue(this, pc));
+
+    /// <summary>
+    /// New code reads the time stamp counter: hook those instructions and translate the block again,
+    /// so that the value comes from the kernel (and so from the trace in replay).
+    /// </summary>
+    bool OnTimeStampReadsFound(ulong blockStart, IReadOnlyList<(ulong Address, int Length, bool WithProcessorId)> reads)
+    {
+        var added = false;
+        foreach (var (address, _, withProcessorId) in reads)
+        {
+            if (!_timeStampHooks.Add(address))
+                continue;
+            var callback = withProcessorId
+                ? (delegate* unmanaged[Cdecl]<nint, ulong, uint, void*, void>)&OnTimeStampWithProcessorId
+                : (delegate* unmanaged[Cdecl]<nint, ulong, uint, void*, void>)&OnTimeStamp;
+            Cpu.AddHook(HookType.Code, callback, (void*)GCHandle.ToIntPtr(_self), address, address);
+            added = true;
+        }
+        if (!added)
+            return false;
+        Cpu.DropTranslations(blockStart, _counter.BlockEnd);
+        // Writing RIP leaves the block before it runs; it starts again, translated with the hooks.
+        Cpu.Write(X86Register.Rip, blockStart);
+        return true;
+    }
+
+    readonly HashSet<ulong> _timeStampHooks = [];
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    static void OnTimeStamp(nint engine, ulong address, uint size, void* user) => From(user).ReadTimeStamp(address, size, withProcessorId: false);
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    static void OnTimeStampWithProcessorId(nint engine, ulong address, uint size, void* user) => From(user).ReadTimeStamp(address, size, withProcessorId: true);
+
+    void ReadTimeStamp(ulong address, uint size, bool withProcessorId) => Guard(() =>
+    {
+        // The block was counted whole on entry; the rest of it runs again as a new block after
+        // the jump below and is counted then.
+        var after = (ulong)_counter.CountBetween(address + size, _counter.BlockEnd);
+        var index = Instructions - (long)after - 1;
+        var value = _kernel.TimeStampCounter(this, index);
+        _counter.Instructions -= (long)after;
+        Cpu.Write(X86Register.Rax, value & 0xffff_ffff);
+        Cpu.Write(X86Register.Rdx, value >> 32);
+        if (withProcessorId)
+            Cpu.Write(X86Register.Rcx, 0); // IA32_TSC_AUX: CPU 0
+        Cpu.Write(X86Register.Rip, address + size);
+    });
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     static int OnCpuid(nint engine, void* user)

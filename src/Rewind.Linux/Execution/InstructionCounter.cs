@@ -10,7 +10,8 @@ namespace Rewind.Linux.Execution;
 /// Counts instructions per translated block: the engine reports each block it enters, and the
 /// number of instructions in a block is decoded once, when the block is first seen, then looked
 /// up in a direct-mapped cache. The hook's fast path touches only native memory, so that a block
-/// costs a few nanoseconds; no per-instruction hook is needed.
+/// costs a few nanoseconds; no per-instruction hook is needed. The same hook notices when a
+/// keyframe is due and when new code reads the time stamp counter.
 /// </summary>
 public sealed unsafe class InstructionCounter : IDisposable
 {
@@ -20,8 +21,9 @@ public sealed unsafe class InstructionCounter : IDisposable
     struct State
     {
         public long Instructions;
+        public long NextKeyframe;
         public ulong BlockEnd;
-        public nint Owner; // GCHandle of the counter, for the decoding slow path
+        public nint Owner; // GCHandle of the counter, for the slow paths
         public fixed ulong Addresses[1 << CacheBits];
         public fixed uint Sizes[1 << CacheBits];
         public fixed ushort Counts[1 << CacheBits];
@@ -29,6 +31,7 @@ public sealed unsafe class InstructionCounter : IDisposable
 
     readonly AddressSpace _memory;
     readonly State* _state;
+    readonly List<(ulong Address, int Length, bool WithProcessorId)> _timeStampReads = [];
     GCHandle _self;
     byte[] _code = new byte[256];
 
@@ -36,6 +39,7 @@ public sealed unsafe class InstructionCounter : IDisposable
     {
         _memory = memory;
         _state = (State*)NativeMemory.AllocZeroed((nuint)sizeof(State));
+        _state->NextKeyframe = long.MaxValue;
         _self = GCHandle.Alloc(this);
         _state->Owner = GCHandle.ToIntPtr(_self);
         memory.CodeChanged += (_, _) => Clear();
@@ -48,8 +52,24 @@ public sealed unsafe class InstructionCounter : IDisposable
         set => _state->Instructions = value;
     }
 
+    /// <summary>Instruction count at which <see cref="KeyframeDue"/> is raised next (long.MaxValue: never).</summary>
+    public long NextKeyframe
+    {
+        get => _state->NextKeyframe;
+        set => _state->NextKeyframe = value;
+    }
+
     /// <summary>End address of the block entered last.</summary>
     public ulong BlockEnd => _state->BlockEnd;
+
+    /// <summary>Raised at the start of a block, before it runs, once <see cref="NextKeyframe"/> is reached.</summary>
+    public Action<ulong>? KeyframeDue { get; set; }
+
+    /// <summary>
+    /// Raised for a new block that contains RDTSC or RDTSCP, with the block's address and theirs. Returning true
+    /// means the block is to be translated again (with hooks on those instructions) before it runs.
+    /// </summary>
+    public Func<ulong, IReadOnlyList<(ulong Address, int Length, bool WithProcessorId)>, bool>? TimeStampReadsFound { get; set; }
 
     /// <summary>Starts counting on <paramref name="cpu"/>.</summary>
     public void Attach(Cpu cpu) =>
@@ -58,6 +78,8 @@ public sealed unsafe class InstructionCounter : IDisposable
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     static void OnBlock(nint engine, ulong address, uint size, State* state)
     {
+        if (state->Instructions >= state->NextKeyframe)
+            Owner(state).KeyframeDue?.Invoke(address);
         state->BlockEnd = address + size;
         var slot = (int)((address ^ (address >> CacheBits)) & CacheMask);
         if (state->Addresses[slot] == address && state->Sizes[slot] == size && state->Counts[slot] != 0)
@@ -65,19 +87,24 @@ public sealed unsafe class InstructionCounter : IDisposable
             state->Instructions += state->Counts[slot];
             return;
         }
-        var counter = Unsafe.As<InstructionCounter>(GCHandle.FromIntPtr(state->Owner).Target!);
+        var counter = Owner(state);
         var count = counter.Decode(address, size);
+        if (counter._timeStampReads.Count > 0 && counter.TimeStampReadsFound?.Invoke(address, counter._timeStampReads) == true)
+            return; // retranslated and run again: counted then
         state->Addresses[slot] = address;
         state->Sizes[slot] = size;
         state->Counts[slot] = (ushort)count;
         state->Instructions += count;
     }
 
+    static InstructionCounter Owner(State* state) => Unsafe.As<InstructionCounter>(GCHandle.FromIntPtr(state->Owner).Target!);
+
     /// <summary>Instructions from <paramref name="address"/> up to (not including) <paramref name="stop"/>.</summary>
     public int CountBetween(ulong address, ulong stop) => stop <= address ? 0 : Decode(address, (uint)(stop - address));
 
     int Decode(ulong address, uint size)
     {
+        _timeStampReads.Clear();
         if (size == 0)
             return 1; // the engine reports 0 bytes for a block that faults on its first fetch
         if (_code.Length < size)
@@ -89,7 +116,9 @@ public sealed unsafe class InstructionCounter : IDisposable
         var count = 0;
         while (decoder.IP < end)
         {
-            decoder.Decode(out _);
+            decoder.Decode(out var instruction);
+            if (instruction.Code is Code.Rdtsc or Code.Rdtscp)
+                _timeStampReads.Add((instruction.IP, instruction.Length, instruction.Code == Code.Rdtscp));
             count++;
         }
         return count;

@@ -24,7 +24,32 @@ public sealed unsafe class AddressSpace : IDisposable
     readonly Cpu _cpu;
     readonly List<Mapping> _mappings = [];
 
+    int _depth;
+
     public AddressSpace(Cpu cpu) => _cpu = cpu;
+
+    /// <summary>
+    /// Told of every change the kernel side makes (outermost operations only: a remap is one
+    /// remap, not the map and unmap it is made of). The recorder logs these; replay re-applies them.
+    /// </summary>
+    public IAddressSpaceObserver? Observer { get; set; }
+
+    /// <summary>Runs an operation, reporting it to the observer only when it is not part of another one.</summary>
+    T Operation<T>(Func<T> body, Action<T> report)
+    {
+        _depth++;
+        try
+        {
+            var result = body();
+            if (_depth == 1 && Observer is not null)
+                report(result);
+            return result;
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
 
     /// <summary>Raised when executable memory changes, so that cached translations can be dropped.</summary>
     public event Action<ulong, ulong>? CodeChanged;
@@ -46,6 +71,19 @@ public sealed unsafe class AddressSpace : IDisposable
     public long Map(ulong address, ulong length, Protection protection, bool fixedAddress, bool shared,
         int hostFd = -1, ulong fileOffset = 0, string? path = null, string? label = null, bool noReplace = false)
     {
+        ulong fileBytes = 0;
+        return Operation(() => MapCore(address, length, protection, fixedAddress, shared, hostFd, fileOffset, path, label, noReplace, out fileBytes),
+            result =>
+            {
+                if (result >= 0)
+                    Observer!.Mapped(Find((ulong)result)!, fileBytes);
+            });
+    }
+
+    long MapCore(ulong address, ulong length, Protection protection, bool fixedAddress, bool shared,
+        int hostFd, ulong fileOffset, string? path, string? label, bool noReplace, out ulong fileBytes)
+    {
+        fileBytes = 0;
         if (length == 0 || (address & (PageSize - 1)) != 0 && (fixedAddress || noReplace))
             return -Errno.EINVAL;
         length = PageUp(length);
@@ -70,7 +108,7 @@ public sealed unsafe class AddressSpace : IDisposable
                 return -Errno.ENOMEM;
         }
 
-        var host = AllocateHost(length, shared, hostFd, fileOffset, out var error);
+        var host = AllocateHost(length, shared, hostFd, fileOffset, out var error, out fileBytes);
         if (host == null)
             return error;
         Insert(new Mapping
@@ -90,8 +128,9 @@ public sealed unsafe class AddressSpace : IDisposable
         return (long)address;
     }
 
-    static byte* AllocateHost(ulong length, bool shared, int hostFd, ulong fileOffset, out long error)
+    static byte* AllocateHost(ulong length, bool shared, int hostFd, ulong fileOffset, out long error, out ulong fileBytes)
     {
+        fileBytes = 0;
         const int rw = HostSyscall.ProtRead | HostSyscall.ProtWrite;
         var anonymous = HostSyscall.MapMemory(length, rw, (shared ? HostSyscall.MapShared : HostSyscall.MapPrivate) | HostSyscall.MapAnonymous | HostSyscall.MapNoReserve);
         error = anonymous;
@@ -101,7 +140,7 @@ public sealed unsafe class AddressSpace : IDisposable
         // Map only the part of the file that exists: touching host pages past the end of a file
         // would raise SIGBUS in Rewind itself. The rest stays zeroed anonymous memory.
         var fileSize = HostFileSize(hostFd);
-        var fileBytes = fileSize > fileOffset ? Math.Min(length, PageUp(fileSize - fileOffset)) : 0;
+        fileBytes = fileSize > fileOffset ? Math.Min(length, PageUp(fileSize - fileOffset)) : 0;
         if (fileBytes == 0)
             return (byte*)anonymous;
         var flags = (shared ? HostSyscall.MapShared : HostSyscall.MapPrivate) | HostSyscall.MapFixed;
@@ -124,7 +163,14 @@ public sealed unsafe class AddressSpace : IDisposable
     }
 
     /// <summary>Removes every mapping in [address, address+length). Returns 0 or a negative errno.</summary>
-    public long Unmap(ulong address, ulong length)
+    public long Unmap(ulong address, ulong length) =>
+        Operation(() => UnmapCore(address, length), result =>
+        {
+            if (result == 0)
+                Observer!.Unmapped(address, PageUp(length));
+        });
+
+    long UnmapCore(ulong address, ulong length)
     {
         if ((address & (PageSize - 1)) != 0 || length == 0)
             return -Errno.EINVAL;
@@ -143,7 +189,14 @@ public sealed unsafe class AddressSpace : IDisposable
     }
 
     /// <summary>Changes protection of [address, address+length); ENOMEM when part of it is unmapped.</summary>
-    public long Protect(ulong address, ulong length, Protection protection)
+    public long Protect(ulong address, ulong length, Protection protection) =>
+        Operation(() => ProtectCore(address, length, protection), result =>
+        {
+            if (result == 0)
+                Observer!.ProtectionChanged(address, PageUp(address + length) - address, protection);
+        });
+
+    long ProtectCore(ulong address, ulong length, Protection protection)
     {
         if ((address & (PageSize - 1)) != 0)
             return -Errno.EINVAL;
@@ -157,6 +210,7 @@ public sealed unsafe class AddressSpace : IDisposable
             _cpu.Protect(from, to - from, protection);
             var piece = mapping.Slice(from, to);
             piece.Protection = protection;
+            piece.MayHaveChanged |= protection.HasFlag(Protection.Write);
             return piece;
         });
         Coalesce();
@@ -166,7 +220,14 @@ public sealed unsafe class AddressSpace : IDisposable
     }
 
     /// <summary>mremap: resizes or moves a mapping. Returns the new address or a negative errno.</summary>
-    public long Remap(ulong oldAddress, ulong oldLength, ulong newLength, bool mayMove, ulong fixedAddress, bool isFixed)
+    public long Remap(ulong oldAddress, ulong oldLength, ulong newLength, bool mayMove, ulong fixedAddress, bool isFixed) =>
+        Operation(() => RemapCore(oldAddress, oldLength, newLength, mayMove, fixedAddress, isFixed), result =>
+        {
+            if (result >= 0)
+                Observer!.Remapped(oldAddress, oldLength, newLength, (ulong)result);
+        });
+
+    long RemapCore(ulong oldAddress, ulong oldLength, ulong newLength, bool mayMove, ulong fixedAddress, bool isFixed)
     {
         if ((oldAddress & (PageSize - 1)) != 0 || newLength == 0)
             return -Errno.EINVAL;
@@ -214,10 +275,17 @@ public sealed unsafe class AddressSpace : IDisposable
     public void InitializeBrk(ulong imageEnd)
     {
         BrkStart = Brk = PageUp(imageEnd);
+        Observer?.BrkInitialized(BrkStart);
     }
 
+    /// <summary>Restores the break as a keyframe recorded it (the heap mapping itself is restored separately).</summary>
+    public void RestoreBrk(ulong start, ulong current) => (BrkStart, Brk) = (start, current);
+
     /// <summary>brk(2): returns the new break, or the old one when it cannot move.</summary>
-    public ulong SetBrk(ulong requested)
+    public ulong SetBrk(ulong requested) =>
+        Operation(() => SetBrkCore(requested), result => Observer!.BrkSet(requested));
+
+    ulong SetBrkCore(ulong requested)
     {
         if (requested < BrkStart)
             return Brk;
@@ -282,15 +350,52 @@ public sealed unsafe class AddressSpace : IDisposable
     /// <summary>Copies into guest memory; false when any byte is unmapped or read-only (EFAULT).</summary>
     public bool Write(ulong address, ReadOnlySpan<byte> source)
     {
+        bool written;
         fixed (byte* bytes = source)
-            return Copy(address, new Span<byte>(bytes, source.Length), Protection.Write, toGuest: true);
+            written = Copy(address, new Span<byte>(bytes, source.Length), Protection.Write, toGuest: true);
+        if (written)
+            NoteKernelWrite(address, (ulong)source.Length);
+        return written;
+    }
+
+    /// <summary>Reports bytes the kernel side wrote straight into host memory behind the guest's back.</summary>
+    public void NoteKernelWrite(ulong address, ulong length)
+    {
+        if (length > 0)
+            Observer?.KernelWrote(address, length);
     }
 
     /// <summary>Writes regardless of page protection, as the kernel does when it loads an image.</summary>
     public bool Poke(ulong address, ReadOnlySpan<byte> source)
     {
+        bool written;
         fixed (byte* bytes = source)
-            return Copy(address, new Span<byte>(bytes, source.Length), Protection.None, toGuest: true);
+            written = Copy(address, new Span<byte>(bytes, source.Length), Protection.None, toGuest: true);
+        if (written)
+            NoteKernelWrite(address, (ulong)source.Length);
+        return written;
+    }
+
+    /// <summary>
+    /// MADV_DONTNEED: drops the pages, so that anonymous memory reads back as zeros and private
+    /// file mappings as the file's contents. The host does exactly that to the backing memory.
+    /// </summary>
+    public long Discard(ulong address, ulong length)
+    {
+        if ((address & (PageSize - 1)) != 0)
+            return -Errno.EINVAL;
+        length = PageUp(length);
+        if (!IsAccessible(address, length, Protection.None))
+            return -Errno.ENOMEM;
+        for (var at = address; at < address + length;)
+        {
+            var mapping = Find(at)!;
+            var end = Math.Min(mapping.End, address + length);
+            HostSyscall.Invoke(Syscalls.SyscallNumber.madvise, (long)(mapping.Host + (at - mapping.Start)), (long)(end - at), 4 /* MADV_DONTNEED */);
+            at = end;
+        }
+        Observer?.Discarded(address, length);
+        return 0;
     }
 
     public bool TryRead<T>(ulong address, out T value) where T : unmanaged
@@ -452,6 +557,7 @@ public sealed unsafe class AddressSpace : IDisposable
             var left = _mappings[i - 1];
             var right = _mappings[i];
             if (left.End == right.Start && left.Host + left.Length == right.Host && left.Protection == right.Protection
+                && left.MayHaveChanged == right.MayHaveChanged
                 && left.Shared == right.Shared && left.Path == right.Path && left.Label == right.Label
                 && (left.Path is null || left.FileOffset + left.Length == right.FileOffset))
             {

@@ -24,6 +24,12 @@ public sealed unsafe class Mapping
 
     public ulong Length => End - Start;
 
+    /// <summary>
+    /// Whether the contents may differ from the last keyframe: true for new mappings and for
+    /// mappings that were writable since; keyframes hash only these pages.
+    /// </summary>
+    public bool MayHaveChanged { get; set; } = true;
+
     /// <summary>A copy of this mapping restricted to [start, end), sharing the host memory.</summary>
     internal Mapping Slice(ulong start, ulong end) => new()
     {
@@ -35,6 +41,7 @@ public sealed unsafe class Mapping
         Path = Path,
         FileOffset = Path is null ? 0 : FileOffset + (start - Start),
         Label = Label,
+        MayHaveChanged = MayHaveChanged,
     };
 
     public override string ToString() =>

@@ -24,7 +24,12 @@ internal static unsafe class GuestBuffer
             return -Errno.EFAULT;
         var direct = p.Memory.HostPointer(address, length, Protection.Write);
         if (direct != null)
-            return operation(direct, length);
+        {
+            var written = operation(direct, length);
+            if (written > 0)
+                p.Memory.NoteKernelWrite(address, (ulong)written);
+            return written;
+        }
         length = Math.Min(length, BounceLimit);
         var bounce = ArrayPool<byte>.Shared.Rent((int)length);
         try

@@ -71,23 +71,13 @@ internal static unsafe class Mman
     [Syscall(SyscallNumber.madvise)]
     static long Advise(GuestProcess p, in SyscallArgs a)
     {
-        var (address, length, advice) = (a.A0, AddressSpace.PageUp(a.A1), a.Int(2));
+        var (address, length, advice) = (a.A0, a.A1, a.Int(2));
         if ((address & (AddressSpace.PageSize - 1)) != 0)
             return -Errno.EINVAL;
-        if (!p.Memory.IsAccessible(address, length, Protection.None))
-            return -Errno.ENOMEM;
-        if (advice != MadvDontNeed)
-            return 0; // hints only; MADV_FREE keeps contents, which is one of its allowed outcomes
-        // MADV_DONTNEED drops the pages: anonymous memory reads back as zeros, private file
-        // mappings as the file's contents. The host does exactly that to the backing memory.
-        for (var at = address; at < address + length;)
-        {
-            var mapping = p.Memory.Find(at)!;
-            var end = Math.Min(mapping.End, address + length);
-            HostSyscall.Invoke(SyscallNumber.madvise, (long)(mapping.Host + (at - mapping.Start)), (long)(end - at), MadvDontNeed);
-            at = end;
-        }
-        return 0;
+        if (advice == MadvDontNeed)
+            return p.Memory.Discard(address, length);
+        // Other advice is a hint; MADV_FREE keeps contents, which is one of its allowed outcomes.
+        return p.Memory.IsAccessible(address, AddressSpace.PageUp(length), Protection.None) ? 0 : -Errno.ENOMEM;
     }
 
     [Syscall(SyscallNumber.msync)]

@@ -1,0 +1,68 @@
+using Rewind.Linux.Syscalls;
+
+namespace Rewind.Linux.Execution;
+
+/// <summary>
+/// Answers what the guest asks of the world outside its CPU: syscalls and the time stamp
+/// counter. <see cref="LiveKernel"/> asks the host; a recorder wraps it and logs the answers;
+/// replay reads them back from a trace. The engine and the address space are the same in all three.
+/// </summary>
+public abstract class Kernel
+{
+    /// <summary>Called before the program is loaded (live execution only).</summary>
+    public virtual void Starting(GuestProcess process)
+    {
+    }
+
+    /// <summary>Called once the program is loaded and about to run its first instruction.</summary>
+    public virtual void Started(GuestProcess process)
+    {
+    }
+
+    /// <summary>Handles one syscall and returns its result (negative errno on failure).</summary>
+    public abstract long Syscall(GuestProcess process, long number, in SyscallArgs args);
+
+    /// <summary>The value RDTSC or RDTSCP returns at instruction <paramref name="instruction"/>.</summary>
+    public abstract ulong TimeStampCounter(GuestProcess process, long instruction);
+
+    /// <summary>Called before the block at <paramref name="pc"/> runs, once a keyframe is due.</summary>
+    public virtual void KeyframeDue(GuestProcess process, ulong pc) => process.Counter.NextKeyframe = long.MaxValue;
+
+    /// <summary>Called once when the program has ended, however it ended.</summary>
+    public virtual void Ended(GuestProcess process, ExitStatus status)
+    {
+    }
+}
+
+/// <summary>Runs syscalls against the host through the handlers of <see cref="SyscallTable"/>.</summary>
+public sealed class LiveKernel : Kernel
+{
+    readonly HashSet<long> _warned = [];
+
+    /// <summary>Whether the last syscall had no handler (and so returned ENOSYS).</summary>
+    public bool LastWasUnsupported { get; private set; }
+
+    public override long Syscall(GuestProcess process, long number, in SyscallArgs args)
+    {
+        var handler = SyscallTable.Find(number);
+        LastWasUnsupported = handler is null;
+        if (handler is null)
+        {
+            if (_warned.Add(number))
+                process.Warn($"unsupported syscall {SyscallNames.Name(number)} ({number}) returned ENOSYS");
+            return -Errno.ENOSYS;
+        }
+        try
+        {
+            return handler(process, args);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A host-side failure the handler did not foresee: the guest sees an I/O error.
+            process.Warn($"{SyscallNames.Name(number)}: {e.Message}; returned {(e is IOException ? "EIO" : "EACCES")}");
+            return e is IOException ? -Errno.EIO : -Errno.EACCES;
+        }
+    }
+
+    public override ulong TimeStampCounter(GuestProcess process, long instruction) => process.Nondeterminism.TimeStampCounter();
+}

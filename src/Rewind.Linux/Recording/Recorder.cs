@@ -1,0 +1,182 @@
+using System.IO.Hashing;
+using Rewind.Engine;
+using Rewind.Linux.Execution;
+using Rewind.Linux.Memory;
+using Rewind.Linux.Syscalls;
+using Rewind.Trace;
+
+namespace Rewind.Linux.Recording;
+
+/// <summary>
+/// Records a run: syscalls go to the host through a <see cref="LiveKernel"/>, and everything the
+/// host answered (results, bytes written into the guest, changes to the address space and to
+/// registers) is logged, together with the program's initial state and periodic keyframes.
+/// Replay re-executes the instructions and takes only these answers from the trace.
+/// </summary>
+public sealed class Recorder : Kernel, IAddressSpaceObserver
+{
+    /// <summary>Kernel writes at least this long are stored as blobs, once per content.</summary>
+    const int InlineWriteLimit = 512;
+
+    readonly TraceWriter _writer;
+    readonly long _keyframeInterval;
+    readonly LiveKernel _live = new();
+    readonly List<Effect> _effects = [];
+    readonly Dictionary<ulong, UInt128> _pageHashes = [];
+    GuestProcess? _process;
+
+    public Recorder(TraceWriter writer, long keyframeInterval)
+    {
+        _writer = writer;
+        _keyframeInterval = keyframeInterval;
+    }
+
+    /// <summary>Syscalls the program made that Rewind does not implement, by name.</summary>
+    public SortedSet<string> UnsupportedSyscalls { get; } = new(StringComparer.Ordinal);
+
+    public override void Starting(GuestProcess process)
+    {
+        _process = process;
+        process.Memory.Observer = this;
+    }
+
+    public override void Started(GuestProcess process)
+    {
+        _effects.Add(new RegisterEffect((int)X86Register.Rsp, process.Cpu.Read(X86Register.Rsp)));
+        _effects.Add(new RegisterEffect((int)X86Register.Rip, process.Cpu.Read(X86Register.Rip)));
+        _effects.Add(new NameEffect(process.Name));
+        _writer.Append(new StartEvent(_effects.ToArray()));
+        _effects.Clear();
+        process.Counter.NextKeyframe = 0;
+    }
+
+    public override long Syscall(GuestProcess process, long number, in SyscallArgs args)
+    {
+        var fsBase = process.Cpu.Read(X86Register.FsBase);
+        var gsBase = process.Cpu.Read(X86Register.GsBase);
+        var name = process.Name;
+        _effects.Clear();
+
+        var result = _live.Syscall(process, number, args);
+
+        if (process.Cpu.Read(X86Register.FsBase) != fsBase)
+            _effects.Add(new RegisterEffect((int)X86Register.FsBase, process.Cpu.Read(X86Register.FsBase)));
+        if (process.Cpu.Read(X86Register.GsBase) != gsBase)
+            _effects.Add(new RegisterEffect((int)X86Register.GsBase, process.Cpu.Read(X86Register.GsBase)));
+        if (process.Name != name)
+            _effects.Add(new NameEffect(process.Name));
+        if (_live.LastWasUnsupported)
+            UnsupportedSyscalls.Add($"{SyscallNames.Name(number)} ({number})");
+        // The syscall instruction ends its block, so it is the last one counted.
+        _writer.Append(new SyscallEvent(process.Instructions - 1, (int)number, result, _live.LastWasUnsupported, _effects.ToArray()));
+        _effects.Clear();
+        return result;
+    }
+
+    public override ulong TimeStampCounter(GuestProcess process, long instruction)
+    {
+        var value = _live.TimeStampCounter(process, instruction);
+        _writer.Append(new TimeStampEvent(instruction, value));
+        return value;
+    }
+
+    public override void KeyframeDue(GuestProcess process, ulong pc)
+    {
+        _writer.WriteKeyframe(TakeKeyframe(process, pc));
+        process.Counter.NextKeyframe = process.Instructions + _keyframeInterval;
+    }
+
+    public override void Ended(GuestProcess process, ExitStatus status)
+    {
+        // A fault's instruction never completed; an exit happened at its syscall.
+        if (status.Signal is { } signal)
+            _writer.Append(new SignalEvent(status.Instructions, (int)signal, status.FaultPc, status.FaultAddress));
+        else if (status.ExitCode is { } code)
+            _writer.Append(new ExitEvent(status.Instructions - 1, code));
+        _writer.Complete(status.Instructions);
+    }
+
+    /// <summary>Registers, the mapping list and every page whose contents changed since the last keyframe.</summary>
+    Keyframe TakeKeyframe(GuestProcess process, ulong pc)
+    {
+        var registers = RegisterFile.Capture(process.Cpu);
+        var changed = new List<PageRecord>();
+        var current = new Dictionary<ulong, UInt128>(_pageHashes.Count);
+        foreach (var mapping in process.Memory.Mappings)
+        {
+            for (var page = mapping.Start; page < mapping.End; page += AddressSpace.PageSize)
+            {
+                if (!mapping.MayHaveChanged && _pageHashes.TryGetValue(page, out var known))
+                {
+                    current[page] = known;
+                    continue;
+                }
+                var hash = PageHash(mapping, page);
+                current[page] = hash;
+                if (!_pageHashes.TryGetValue(page, out var previous) || previous != hash)
+                    changed.Add(new PageRecord(page, StorePage(mapping, page)));
+            }
+            mapping.MayHaveChanged = mapping.Protection.HasFlag(Protection.Write);
+        }
+        _pageHashes.Clear();
+        foreach (var (page, hash) in current)
+            _pageHashes[page] = hash;
+
+        return new Keyframe(
+            process.Instructions, _writer.EventCount, registers, process.Memory.BrkStart, process.Memory.Brk, process.Name,
+            process.Memory.Mappings.Select(m => new MappingRecord(m.Start, m.End, (int)m.Protection, m.Shared, m.Path, m.FileOffset, m.Label)).ToArray(),
+            changed);
+    }
+
+    static unsafe ReadOnlySpan<byte> PageBytes(Mapping mapping, ulong page) =>
+        new(mapping.Host + (page - mapping.Start), (int)AddressSpace.PageSize);
+
+    static UInt128 PageHash(Mapping mapping, ulong page) => XxHash128.HashToUInt128(PageBytes(mapping, page));
+
+    UInt128 StorePage(Mapping mapping, ulong page) => _writer.StoreBlob(PageBytes(mapping, page));
+
+    // ---- what the kernel side did to memory ----
+
+    void IAddressSpaceObserver.Mapped(Mapping mapping, ulong fileBytes)
+    {
+        var pages = new List<UInt128>();
+        for (var page = mapping.Start; page < mapping.Start + fileBytes; page += AddressSpace.PageSize)
+            pages.Add(StorePage(mapping, page));
+        _effects.Add(new MapEffect(mapping.Start, mapping.Length, (int)mapping.Protection, mapping.Shared, mapping.Path, mapping.FileOffset, mapping.Label, pages));
+    }
+
+    void IAddressSpaceObserver.Unmapped(ulong address, ulong length) => _effects.Add(new UnmapEffect(address, length));
+
+    void IAddressSpaceObserver.ProtectionChanged(ulong address, ulong length, Protection protection) =>
+        _effects.Add(new ProtectEffect(address, length, (int)protection));
+
+    void IAddressSpaceObserver.Remapped(ulong oldAddress, ulong oldLength, ulong newLength, ulong newAddress) =>
+        _effects.Add(new RemapEffect(oldAddress, oldLength, newLength, newAddress));
+
+    void IAddressSpaceObserver.BrkInitialized(ulong start) => _effects.Add(new InitBrkEffect(start));
+
+    void IAddressSpaceObserver.BrkSet(ulong requested) => _effects.Add(new BrkEffect(requested));
+
+    void IAddressSpaceObserver.Discarded(ulong address, ulong length)
+    {
+        _effects.Add(new DiscardEffect(address, length));
+        // Discarded pages of a file mapping read back as the file: replay gets those bytes as a write.
+        for (var at = address; at < address + length;)
+        {
+            var mapping = _process!.Memory.Find(at)!;
+            var end = Math.Min(mapping.End, address + length);
+            if (mapping.Path is not null)
+                ((IAddressSpaceObserver)this).KernelWrote(at, end - at);
+            at = end;
+        }
+    }
+
+    void IAddressSpaceObserver.KernelWrote(ulong address, ulong length)
+    {
+        var bytes = new byte[length];
+        _process!.Memory.Peek(address, bytes);
+        _effects.Add(length < InlineWriteLimit
+            ? new MemoryWrite(address, bytes)
+            : new MemoryBlobWrite(address, _writer.StoreBlob(bytes), bytes.Length));
+    }
+}

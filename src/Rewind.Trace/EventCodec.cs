@@ -1,0 +1,154 @@
+namespace Rewind.Trace;
+
+/// <summary>Binary encoding of events and effects. Instruction counts are stored as deltas.</summary>
+internal static class EventCodec
+{
+    public static void Write(VarintWriter w, TraceEvent e, long previousInstruction)
+    {
+        w.Write((ulong)e.Kind);
+        w.WriteSigned(e.Instruction - previousInstruction);
+        switch (e)
+        {
+            case StartEvent start:
+                WriteEffects(w, start.Effects);
+                break;
+            case SyscallEvent syscall:
+                w.Write((ulong)syscall.Number);
+                w.WriteSigned(syscall.Result);
+                w.Write(syscall.Unsupported ? 1UL : 0UL);
+                WriteEffects(w, syscall.Effects);
+                break;
+            case TimeStampEvent stamp:
+                w.Write(stamp.Value);
+                break;
+            case ExitEvent exit:
+                w.WriteSigned(exit.Status);
+                break;
+            case SignalEvent signal:
+                w.Write((ulong)signal.Signal);
+                w.Write(signal.Pc);
+                w.Write(signal.Address);
+                break;
+            default:
+                throw new ArgumentException($"unknown event {e.GetType().Name}", nameof(e));
+        }
+    }
+
+    public static TraceEvent Read(ref VarintReader r, long previousInstruction)
+    {
+        var kind = (EventKind)r.ReadUnsigned();
+        var instruction = previousInstruction + r.ReadSigned();
+        return kind switch
+        {
+            EventKind.Start => new StartEvent(ReadEffects(ref r)),
+            EventKind.Syscall => new SyscallEvent(instruction, r.ReadInt(), r.ReadSigned(), r.ReadUnsigned() != 0, ReadEffects(ref r)),
+            EventKind.TimeStamp => new TimeStampEvent(instruction, r.ReadUnsigned()),
+            EventKind.Exit => new ExitEvent(instruction, (int)r.ReadSigned()),
+            EventKind.Signal => new SignalEvent(instruction, r.ReadInt(), r.ReadUnsigned(), r.ReadUnsigned()),
+            _ => throw new InvalidDataException($"unknown event kind {(int)kind}"),
+        };
+    }
+
+    static void WriteEffects(VarintWriter w, IReadOnlyList<Effect> effects)
+    {
+        w.Write((ulong)effects.Count);
+        foreach (var effect in effects)
+        {
+            w.Write((ulong)effect.Kind);
+            switch (effect)
+            {
+                case MemoryWrite write:
+                    w.Write(write.Address);
+                    w.Write(write.Data);
+                    break;
+                case MemoryBlobWrite blob:
+                    w.Write(blob.Address);
+                    w.Write(blob.Blob);
+                    w.Write((ulong)blob.Length);
+                    break;
+                case MapEffect map:
+                    w.Write(map.Address);
+                    w.Write(map.Length);
+                    w.Write((ulong)map.Protection);
+                    w.Write(map.Shared ? 1UL : 0UL);
+                    w.Write(map.Path);
+                    w.Write(map.FileOffset);
+                    w.Write(map.Label);
+                    w.Write((ulong)map.Pages.Count);
+                    foreach (var page in map.Pages)
+                        w.Write(page);
+                    break;
+                case UnmapEffect unmap:
+                    w.Write(unmap.Address);
+                    w.Write(unmap.Length);
+                    break;
+                case ProtectEffect protect:
+                    w.Write(protect.Address);
+                    w.Write(protect.Length);
+                    w.Write((ulong)protect.Protection);
+                    break;
+                case RemapEffect remap:
+                    w.Write(remap.OldAddress);
+                    w.Write(remap.OldLength);
+                    w.Write(remap.NewLength);
+                    w.Write(remap.NewAddress);
+                    break;
+                case BrkEffect brk:
+                    w.Write(brk.Value);
+                    break;
+                case InitBrkEffect init:
+                    w.Write(init.Value);
+                    break;
+                case DiscardEffect discard:
+                    w.Write(discard.Address);
+                    w.Write(discard.Length);
+                    break;
+                case RegisterEffect register:
+                    w.Write((ulong)register.Register);
+                    w.Write(register.Value);
+                    break;
+                case NameEffect name:
+                    w.Write(name.Name);
+                    break;
+                default:
+                    throw new ArgumentException($"unknown effect {effect.GetType().Name}", nameof(effects));
+            }
+        }
+    }
+
+    static Effect[] ReadEffects(ref VarintReader r)
+    {
+        var count = r.ReadInt();
+        var effects = new Effect[count];
+        for (var i = 0; i < count; i++)
+        {
+            var kind = (EffectKind)r.ReadUnsigned();
+            effects[i] = kind switch
+            {
+                EffectKind.Write => new MemoryWrite(r.ReadUnsigned(), r.ReadBytes()),
+                EffectKind.WriteBlob => new MemoryBlobWrite(r.ReadUnsigned(), r.ReadHash(), r.ReadInt()),
+                EffectKind.Map => ReadMap(ref r),
+                EffectKind.Unmap => new UnmapEffect(r.ReadUnsigned(), r.ReadUnsigned()),
+                EffectKind.Protect => new ProtectEffect(r.ReadUnsigned(), r.ReadUnsigned(), r.ReadInt()),
+                EffectKind.Remap => new RemapEffect(r.ReadUnsigned(), r.ReadUnsigned(), r.ReadUnsigned(), r.ReadUnsigned()),
+                EffectKind.Brk => new BrkEffect(r.ReadUnsigned()),
+                EffectKind.InitBrk => new InitBrkEffect(r.ReadUnsigned()),
+                EffectKind.Discard => new DiscardEffect(r.ReadUnsigned(), r.ReadUnsigned()),
+                EffectKind.Register => new RegisterEffect(r.ReadInt(), r.ReadUnsigned()),
+                EffectKind.Name => new NameEffect(r.ReadString() ?? ""),
+                _ => throw new InvalidDataException($"unknown effect kind {(int)kind}"),
+            };
+        }
+        return effects;
+    }
+
+    static MapEffect ReadMap(ref VarintReader r)
+    {
+        var (address, length, protection, shared) = (r.ReadUnsigned(), r.ReadUnsigned(), r.ReadInt(), r.ReadUnsigned() != 0);
+        var (path, offset, label) = (r.ReadString(), r.ReadUnsigned(), r.ReadString());
+        var pages = new UInt128[r.ReadInt()];
+        for (var i = 0; i < pages.Length; i++)
+            pages[i] = r.ReadHash();
+        return new MapEffect(address, length, protection, shared, path, offset, label, pages);
+    }
+}

@@ -1,0 +1,113 @@
+namespace Rewind.Trace;
+
+/// <summary>
+/// Something that cannot be recomputed, at the instruction count where it happened. Replay
+/// re-executes everything between events and takes these from the trace.
+/// </summary>
+public abstract record TraceEvent(long Instruction)
+{
+    internal abstract EventKind Kind { get; }
+}
+
+internal enum EventKind : byte { Start = 1, Syscall, TimeStamp, Exit, Signal }
+
+/// <summary>The program's initial state: mappings with their contents, the stack, registers.</summary>
+public sealed record StartEvent(IReadOnlyList<Effect> Effects) : TraceEvent(0)
+{
+    internal override EventKind Kind => EventKind.Start;
+}
+
+/// <summary>A syscall: its result and everything it changed in the guest.</summary>
+public sealed record SyscallEvent(long Instruction, int Number, long Result, bool Unsupported, IReadOnlyList<Effect> Effects) : TraceEvent(Instruction)
+{
+    internal override EventKind Kind => EventKind.Syscall;
+}
+
+/// <summary>RDTSC or RDTSCP read the time stamp counter.</summary>
+public sealed record TimeStampEvent(long Instruction, ulong Value) : TraceEvent(Instruction)
+{
+    internal override EventKind Kind => EventKind.TimeStamp;
+}
+
+/// <summary>The program exited (exit_group).</summary>
+public sealed record ExitEvent(long Instruction, int Status) : TraceEvent(Instruction)
+{
+    internal override EventKind Kind => EventKind.Exit;
+}
+
+/// <summary>A signal ended the program: the faulting pc and, for memory faults, the address.</summary>
+public sealed record SignalEvent(long Instruction, int Signal, ulong Pc, ulong Address) : TraceEvent(Instruction)
+{
+    internal override EventKind Kind => EventKind.Signal;
+}
+
+/// <summary>A change a syscall (or the program loader) made to the guest.</summary>
+public abstract record Effect
+{
+    internal abstract EffectKind Kind { get; }
+}
+
+internal enum EffectKind : byte { Write = 1, WriteBlob, Map, Unmap, Protect, Remap, Brk, InitBrk, Discard, Register, Name }
+
+/// <summary>Bytes the kernel side wrote into guest memory.</summary>
+public sealed record MemoryWrite(ulong Address, byte[] Data) : Effect
+{
+    internal override EffectKind Kind => EffectKind.Write;
+}
+
+/// <summary>A large write, its bytes kept once in the blob store.</summary>
+public sealed record MemoryBlobWrite(ulong Address, UInt128 Blob, int Length) : Effect
+{
+    internal override EffectKind Kind => EffectKind.WriteBlob;
+}
+
+/// <summary>A new mapping; <paramref name="Pages"/> are the blobs of its file-backed pages (none when anonymous).</summary>
+public sealed record MapEffect(ulong Address, ulong Length, int Protection, bool Shared, string? Path, ulong FileOffset, string? Label, IReadOnlyList<UInt128> Pages) : Effect
+{
+    internal override EffectKind Kind => EffectKind.Map;
+}
+
+public sealed record UnmapEffect(ulong Address, ulong Length) : Effect
+{
+    internal override EffectKind Kind => EffectKind.Unmap;
+}
+
+public sealed record ProtectEffect(ulong Address, ulong Length, int Protection) : Effect
+{
+    internal override EffectKind Kind => EffectKind.Protect;
+}
+
+public sealed record RemapEffect(ulong OldAddress, ulong OldLength, ulong NewLength, ulong NewAddress) : Effect
+{
+    internal override EffectKind Kind => EffectKind.Remap;
+}
+
+/// <summary>The program break moved.</summary>
+public sealed record BrkEffect(ulong Value) : Effect
+{
+    internal override EffectKind Kind => EffectKind.Brk;
+}
+
+/// <summary>Where the program break starts, set once by the loader.</summary>
+public sealed record InitBrkEffect(ulong Value) : Effect
+{
+    internal override EffectKind Kind => EffectKind.InitBrk;
+}
+
+/// <summary>Pages dropped with MADV_DONTNEED: anonymous memory reads back as zeros.</summary>
+public sealed record DiscardEffect(ulong Address, ulong Length) : Effect
+{
+    internal override EffectKind Kind => EffectKind.Discard;
+}
+
+/// <summary>A register the kernel side set (FS base by arch_prctl, the initial RSP and RIP).</summary>
+public sealed record RegisterEffect(int Register, ulong Value) : Effect
+{
+    internal override EffectKind Kind => EffectKind.Register;
+}
+
+/// <summary>The task name (comm) changed.</summary>
+public sealed record NameEffect(string Name) : Effect
+{
+    internal override EffectKind Kind => EffectKind.Name;
+}

@@ -1,0 +1,60 @@
+namespace Rewind.Trace;
+
+/// <summary>
+/// A snapshot for seeking and for divergence checks: registers, the mapping list and the pages
+/// whose contents changed since the previous keyframe (each kept once in the blob store).
+/// </summary>
+public sealed record Keyframe(
+    long Instruction,
+    long EventIndex,
+    byte[] Registers,
+    ulong BrkStart,
+    ulong Brk,
+    string Name,
+    IReadOnlyList<MappingRecord> Mappings,
+    IReadOnlyList<PageRecord> ChangedPages)
+{
+    internal void Write(VarintWriter w)
+    {
+        w.Write((ulong)Instruction);
+        w.Write((ulong)EventIndex);
+        w.Write(Registers);
+        w.Write(BrkStart);
+        w.Write(Brk);
+        w.Write(Name);
+        w.Write((ulong)Mappings.Count);
+        foreach (var m in Mappings)
+        {
+            w.Write(m.Start);
+            w.Write(m.End);
+            w.Write((ulong)m.Protection);
+            w.Write(m.Shared ? 1UL : 0UL);
+            w.Write(m.Path);
+            w.Write(m.FileOffset);
+            w.Write(m.Label);
+        }
+        w.Write((ulong)ChangedPages.Count);
+        foreach (var page in ChangedPages)
+        {
+            w.Write(page.Address);
+            w.Write(page.Blob);
+        }
+    }
+
+    internal static Keyframe Read(ref VarintReader r)
+    {
+        var (instruction, eventIndex, registers) = ((long)r.ReadUnsigned(), (long)r.ReadUnsigned(), r.ReadBytes());
+        var (brkStart, brk, name) = (r.ReadUnsigned(), r.ReadUnsigned(), r.ReadString() ?? "");
+        var mappings = new MappingRecord[r.ReadInt()];
+        for (var i = 0; i < mappings.Length; i++)
+            mappings[i] = new MappingRecord(r.ReadUnsigned(), r.ReadUnsigned(), r.ReadInt(), r.ReadUnsigned() != 0, r.ReadString(), r.ReadUnsigned(), r.ReadString());
+        var pages = new PageRecord[r.ReadInt()];
+        for (var i = 0; i < pages.Length; i++)
+            pages[i] = new PageRecord(r.ReadUnsigned(), r.ReadHash());
+        return new Keyframe(instruction, eventIndex, registers, brkStart, brk, name, mappings, pages);
+    }
+}
+
+public readonly record struct MappingRecord(ulong Start, ulong End, int Protection, bool Shared, string? Path, ulong FileOffset, string? Label);
+
+public readonly record struct PageRecord(ulong Address, UInt128 Blob);
