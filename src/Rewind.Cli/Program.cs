@@ -10,6 +10,8 @@ public static class Program
         var root = new RootCommand("Rewind: record Linux x86-64 programs once, then ask the run anything.")
         {
             RunCommand.Create(),
+            RecordCommand.Create(),
+            ReplayCommand.Create(),
             SyscallsCommand.Create(),
         };
         return root.Parse(args).Invoke();

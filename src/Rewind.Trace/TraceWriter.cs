@@ -16,7 +16,7 @@ public sealed class TraceWriter : IDisposable
     const int BlobChunkBytes = 1 << 20;
 
     readonly Stream _file;
-    readonly BlockingCollection<(ChunkKind Kind, byte[] Payload)> _queue = new(boundedCapacity: 16);
+    readonly BlockingCollection<(ChunkKind Kind, Func<byte[]> Payload)> _queue = new(boundedCapacity: 16);
     readonly Thread _worker;
     readonly HashSet<UInt128> _blobs = [];
     readonly VarintWriter _events = new();
@@ -86,7 +86,8 @@ public sealed class TraceWriter : IDisposable
         FlushEvents();
         var w = new VarintWriter();
         keyframe.Write(w);
-        Enqueue(ChunkKind.Keyframe, Compress(w.Written));
+        var record = w.Written.ToArray();
+        Enqueue(ChunkKind.Keyframe, () => Compress(record));
     }
 
     /// <summary>Writes everything pending and the End chunk that marks a finished recording.</summary>
@@ -96,7 +97,8 @@ public sealed class TraceWriter : IDisposable
         var w = new VarintWriter();
         w.Write((ulong)instructions);
         w.Write((ulong)_eventCount);
-        Enqueue(ChunkKind.End, w.Written.ToArray());
+        var end = w.Written.ToArray();
+        Enqueue(ChunkKind.End, () => end);
         _completed = true;
         Finish();
     }
@@ -113,7 +115,8 @@ public sealed class TraceWriter : IDisposable
         w.Write((ulong)_firstEventInChunk);
         w.Write((ulong)_eventsInChunk);
         w.WriteRaw(_events.Written);
-        Enqueue(ChunkKind.Events, Compress(w.Written));
+        var events = w.Written.ToArray();
+        Enqueue(ChunkKind.Events, () => Compress(events));
         _events.Clear();
         _firstEventInChunk = _eventCount;
         _eventsInChunk = 0;
@@ -125,10 +128,15 @@ public sealed class TraceWriter : IDisposable
     {
         if (_blobData.Length == 0)
             return;
-        var w = new VarintWriter();
-        w.Write(_blobDirectory.Written);
-        w.WriteRaw(Compress(_blobData.GetBuffer().AsSpan(0, (int)_blobData.Length)));
-        Enqueue(ChunkKind.Blobs, w.Written.ToArray());
+        var directory = _blobDirectory.Written.ToArray();
+        var data = _blobData.ToArray();
+        Enqueue(ChunkKind.Blobs, () =>
+        {
+            var w = new VarintWriter();
+            w.Write(directory);
+            w.WriteRaw(Compress(data));
+            return w.Written.ToArray();
+        });
         _blobDirectory.Clear();
         _blobData.SetLength(0);
     }
@@ -141,7 +149,8 @@ public sealed class TraceWriter : IDisposable
         return output.ToArray();
     }
 
-    void Enqueue(ChunkKind kind, byte[] payload)
+    /// <summary>Queues a chunk; <paramref name="payload"/> (compression included) runs on the writer thread.</summary>
+    void Enqueue(ChunkKind kind, Func<byte[]> payload)
     {
         if (_failure is { } failure)
             throw new IOException($"cannot write the trace: {failure.Message}", failure);
@@ -151,12 +160,13 @@ public sealed class TraceWriter : IDisposable
     void WriteChunks()
     {
         Span<byte> header = stackalloc byte[TraceFormat.ChunkHeaderSize];
-        foreach (var (kind, payload) in _queue.GetConsumingEnumerable())
+        foreach (var (kind, produce) in _queue.GetConsumingEnumerable())
         {
             if (_failure is not null)
                 continue;
             try
             {
+                var payload = produce();
                 BinaryPrimitives.WriteUInt32LittleEndian(header, TraceFormat.ChunkMagic);
                 header[4] = (byte)kind;
                 header[5] = header[6] = header[7] = 0;

@@ -29,16 +29,8 @@ internal sealed class GuestCommandLine
     public RunOptions? Options(ParseResult parse, out SandboxView? sandbox)
     {
         sandbox = null;
-        try
-        {
-            if (EngineLibrary.Load() is { } warning)
-                Diagnostics.Warn(warning);
-        }
-        catch (EngineException e)
-        {
-            Diagnostics.Fail(e.Message);
+        if (!TraceCommandLine.LoadEngine())
             return null;
-        }
 
         var command = parse.GetValue(Command)!;
         sandbox = parse.GetValue(Sandbox) ? new SandboxView() : null;

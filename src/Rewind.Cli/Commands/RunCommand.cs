@@ -25,7 +25,9 @@ internal static class RunCommand
             {
                 var clock = Stopwatch.StartNew();
                 using var process = GuestProcess.Start(options);
-                var exit = process.Run();
+                ExitStatus exit;
+                using (new TerminationSignals(process))
+                    exit = process.Run();
                 if (parse.GetValue(stats))
                     Diagnostics.Warn($"{exit.Instructions:N0} instructions in {clock.Elapsed.TotalSeconds:F3} s ({exit.Instructions / Math.Max(clock.Elapsed.TotalSeconds, 1e-9) / 1e6:F0} M/s)");
                 return GuestCommandLine.Report(exit);

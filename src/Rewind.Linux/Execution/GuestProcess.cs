@@ -23,6 +23,7 @@ public sealed unsafe partial class GuestProcess : IDisposable
     ExitStatus? _exit;
     Exception? _hookFailure;
     PendingFault _fault;
+    volatile int _terminationRequest;
 
     GuestProcess(RunOptions options, Kernel kernel, Nondeterminism nondeterminism, int pid)
     {
@@ -237,6 +238,12 @@ public sealed unsafe partial class GuestProcess : IDisposable
                 ExceptionDispatchInfoThrow(failure);
             if (_exit is not null)
                 break;
+            if (_terminationRequest != 0)
+            {
+                // Stopped between two blocks: the count is exact and the next block never ran.
+                Terminate((Signal)_terminationRequest, 0);
+                break;
+            }
             if (_exit is null && (_fault.Signal != 0 || error != UcError.Ok))
             {
                 // The block was counted whole when entered; the faulting instruction and the
@@ -260,6 +267,16 @@ public sealed unsafe partial class GuestProcess : IDisposable
         UcError.ReadUnaligned or UcError.WriteUnaligned or UcError.FetchUnaligned => Signal.SIGBUS,
         _ => Signal.SIGSEGV,
     };
+
+    /// <summary>
+    /// Ends the program as if <paramref name="signal"/> had been sent to it (the user pressed
+    /// Ctrl-C, or Rewind itself was told to stop). Safe to call from any thread.
+    /// </summary>
+    public void RequestTermination(Signal signal)
+    {
+        _terminationRequest = (int)signal;
+        Cpu.Stop();
+    }
 
     /// <summary>Stops the run without an exit status: replay reached the end of a trace that was cut short.</summary>
     public void Halt(string reason)

@@ -1,0 +1,268 @@
+using System.IO.Hashing;
+using Rewind.Engine;
+using Rewind.Linux.Execution;
+using Rewind.Linux.Memory;
+using Rewind.Linux.Syscalls;
+using Rewind.Trace;
+
+namespace Rewind.Replay;
+
+/// <summary>
+/// Answers the guest from a trace: every syscall's result and effects, every time stamp, in the
+/// order recorded. Anything that does not line up (another syscall, another instruction count,
+/// other registers or pages at a keyframe) is a divergence.
+/// </summary>
+public sealed class ReplayKernel : Kernel
+{
+    readonly TraceReader _trace;
+    readonly IEnumerator<TraceEvent> _events;
+    readonly bool _verify;
+    TraceEvent? _next;
+    int _keyframe;
+
+    public ReplayKernel(TraceReader trace, bool verify)
+    {
+        _trace = trace;
+        _verify = verify;
+        _events = trace.Events().GetEnumerator();
+        Advance();
+    }
+
+    /// <summary>Receives what the program wrote to its stdout (1) and stderr (2), as it replays.</summary>
+    public Action<int, ReadOnlyMemory<byte>>? Output { get; init; }
+
+    /// <summary>Called after each replayed syscall.</summary>
+    public Action<SyscallEvent>? SyscallReplayed { get; set; }
+
+    /// <summary>Keyframes checked so far (with verification on).</summary>
+    public int KeyframesVerified { get; private set; }
+
+    void Advance() => _next = _events.MoveNext() ? _events.Current : null;
+
+    T Take<T>(GuestProcess process, string what, long instruction) where T : TraceEvent
+    {
+        if (_next is T match && match.Instruction == instruction)
+        {
+            Advance();
+            return match;
+        }
+        if (_next is null && _trace.Truncation is { } reason)
+            throw new EndOfTraceException($"the trace ends at instruction {instruction:N0}: {reason}");
+        throw Diverged(process, $"the program made {what} at instruction {instruction:N0}, but the trace has {Describe(_next)}");
+    }
+
+    static string Describe(TraceEvent? traceEvent) => traceEvent switch
+    {
+        null => "nothing more",
+        SyscallEvent s => $"syscall {SyscallNames.Name(s.Number)} at instruction {s.Instruction:N0}",
+        TimeStampEvent t => $"a time stamp read at instruction {t.Instruction:N0}",
+        ExitEvent e => $"an exit at instruction {e.Instruction:N0}",
+        SignalEvent s => $"signal {(Signal)s.Signal} at instruction {s.Instruction:N0}",
+        _ => traceEvent.GetType().Name,
+    };
+
+    /// <summary>Sets up the program's initial state from the trace's start event.</summary>
+    public void Start(GuestProcess process)
+    {
+        if (_next is not StartEvent start)
+            throw new TraceFormatException("the trace has no start event");
+        Advance();
+        Apply(process, start.Effects);
+        ScheduleNextStop(process);
+    }
+
+    /// <summary>
+    /// The next block start that needs attention: the next keyframe, or the instruction count at
+    /// which the recording was ended from outside (Ctrl-C, kill), which replay must reproduce.
+    /// </summary>
+    void ScheduleNextStop(GuestProcess process)
+    {
+        var keyframe = _keyframe < _trace.KeyframeCount ? _trace.KeyframeInstructions[_keyframe] : long.MaxValue;
+        var termination = _next is SignalEvent signal ? signal.Instruction : long.MaxValue;
+        process.Counter.NextKeyframe = Math.Min(keyframe, termination);
+    }
+
+    public override long Syscall(GuestProcess process, long number, in SyscallArgs args)
+    {
+        var instruction = process.Instructions - 1;
+        SyscallEvent recorded;
+        try
+        {
+            recorded = Take<SyscallEvent>(process, $"syscall {SyscallNames.Name(number)}", instruction);
+        }
+        catch (EndOfTraceException e)
+        {
+            process.Halt(e.Message);
+            return 0;
+        }
+        if (recorded.Number != number)
+            throw Diverged(process, $"the program made syscall {SyscallNames.Name(number)} at instruction {instruction:N0}, but the trace has {SyscallNames.Name(recorded.Number)}");
+        Apply(process, recorded.Effects);
+        Echo(process, number, args, recorded.Result);
+        SyscallReplayed?.Invoke(recorded);
+        ScheduleNextStop(process);
+
+        if (_next is ExitEvent exit && exit.Instruction == instruction)
+        {
+            Advance();
+            process.Exit(exit.Status);
+        }
+        else if (_next is SignalEvent signal && signal.Instruction == process.Instructions)
+        {
+            Advance();
+            process.Terminate((Signal)signal.Signal, signal.Address);
+        }
+        return recorded.Result;
+    }
+
+    public override ulong TimeStampCounter(GuestProcess process, long instruction)
+    {
+        var value = Take<TimeStampEvent>(process, "a time stamp read", instruction).Value;
+        ScheduleNextStop(process);
+        return value;
+    }
+
+    public override void KeyframeDue(GuestProcess process, ulong pc)
+    {
+        if (_next is SignalEvent signal && signal.Instruction <= process.Instructions)
+        {
+            Advance();
+            process.Terminate((Signal)signal.Signal, signal.Address);
+            return;
+        }
+        if (_keyframe >= _trace.KeyframeCount || _trace.KeyframeInstructions[_keyframe] > process.Instructions)
+        {
+            ScheduleNextStop(process);
+            return;
+        }
+        var keyframe = _trace.ReadKeyframe(_keyframe);
+        if (_verify)
+        {
+            if (keyframe.Instruction != process.Instructions)
+                throw Diverged(process, $"keyframe {_keyframe} was recorded at instruction {keyframe.Instruction:N0}, replay is at {process.Instructions:N0}");
+            var registers = RegisterFile.Capture(process.Cpu);
+            var differences = RegisterFile.Differences(keyframe.Registers, registers).ToList();
+            foreach (var page in keyframe.ChangedPages)
+            {
+                var bytes = new byte[AddressSpace.PageSize];
+                if (!process.Memory.Peek(page.Address, bytes) || XxHash128.HashToUInt128(bytes) != page.Blob)
+                    differences.Add($"page 0x{page.Address:x} has other contents");
+            }
+            if (differences.Count > 0)
+                throw Diverged(process, $"keyframe {_keyframe} at instruction {keyframe.Instruction:N0} differs: {string.Join("; ", differences.Take(8))}");
+            KeyframesVerified++;
+        }
+        _keyframe++;
+        ScheduleNextStop(process);
+    }
+
+    public override void Ended(GuestProcess process, ExitStatus status)
+    {
+        if (status.Signal is not null && _next is null)
+            return; // a termination the trace asked for, already taken
+        if (status.Signal is { } signal && _next is SignalEvent recorded && recorded.Instruction == status.Instructions)
+        {
+            Advance();
+            if ((Signal)recorded.Signal != signal || recorded.Pc != status.FaultPc)
+                throw Diverged(process, $"the program got {signal} at pc 0x{status.FaultPc:x}, but the trace has {(Signal)recorded.Signal} at pc 0x{recorded.Pc:x}");
+        }
+        else if (status.Signal is { } unexpected && status.EndOfTrace is null)
+        {
+            throw Diverged(process, $"the program got {unexpected} at instruction {status.Instructions:N0}, but the trace has {Describe(_next)}");
+        }
+    }
+
+    /// <summary>Re-applies what the kernel side did, in the recorded order.</summary>
+    public void Apply(GuestProcess process, IReadOnlyList<Effect> effects)
+    {
+        var memory = process.Memory;
+        foreach (var effect in effects)
+        {
+            switch (effect)
+            {
+                case MemoryWrite write:
+                    memory.Poke(write.Address, write.Data);
+                    break;
+                case MemoryBlobWrite blob:
+                    memory.Poke(blob.Address, _trace.ReadBlob(blob.Blob));
+                    break;
+                case MapEffect map:
+                    var mapped = memory.Map(map.Address, map.Length, (Protection)map.Protection, fixedAddress: true, map.Shared,
+                        fileOffset: map.FileOffset, path: map.Path, label: map.Label);
+                    if (mapped < 0)
+                        throw Diverged(process, $"cannot map 0x{map.Address:x}+0x{map.Length:x} again (errno {-mapped})");
+                    for (var i = 0; i < map.Pages.Count; i++)
+                        memory.Poke(map.Address + (ulong)i * AddressSpace.PageSize, _trace.ReadBlob(map.Pages[i]));
+                    break;
+                case UnmapEffect unmap:
+                    memory.Unmap(unmap.Address, unmap.Length);
+                    break;
+                case ProtectEffect protect:
+                    memory.Protect(protect.Address, protect.Length, (Protection)protect.Protection);
+                    break;
+                case RemapEffect remap:
+                    memory.Remap(remap.OldAddress, remap.OldLength, remap.NewLength, mayMove: true, remap.NewAddress, isFixed: remap.NewAddress != remap.OldAddress);
+                    break;
+                case BrkEffect brk:
+                    memory.SetBrk(brk.Value);
+                    break;
+                case InitBrkEffect init:
+                    memory.InitializeBrk(init.Value);
+                    break;
+                case DiscardEffect discard:
+                    memory.Discard(discard.Address, discard.Length);
+                    break;
+                case RegisterEffect register:
+                    process.Cpu.Write((X86Register)register.Register, register.Value);
+                    break;
+                case NameEffect name:
+                    process.Name = name.Name;
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Reproduces the program's terminal output: bytes it wrote to descriptors 1 and 2.</summary>
+    void Echo(GuestProcess process, long number, in SyscallArgs args, long result)
+    {
+        if (Output is null || result <= 0 || args.Int(0) is not (1 or 2))
+            return;
+        if (number == (long)SyscallNumber.write)
+        {
+            var bytes = new byte[result];
+            if (process.Memory.Peek(args.A1, bytes))
+                Output(args.Int(0), bytes);
+        }
+        else if (number == (long)SyscallNumber.writev)
+        {
+            var bytes = new List<byte>();
+            for (var i = 0UL; i < args.A2 && bytes.Count < result; i++)
+            {
+                if (!process.Memory.TryRead(args.A1 + i * 16, out ulong vectorBase) || !process.Memory.TryRead(args.A1 + i * 16 + 8, out ulong length))
+                    break;
+                var piece = new byte[Math.Min((long)length, result - bytes.Count)];
+                process.Memory.Peek(vectorBase, piece);
+                bytes.AddRange(piece);
+            }
+            Output(args.Int(0), bytes.ToArray());
+        }
+    }
+
+    static DivergenceException Diverged(GuestProcess process, string what)
+    {
+        var pc = process.Cpu.Read(X86Register.Rip);
+        return new DivergenceException(what, process.Instructions, pc, Disassembly.At(process.Memory, pc));
+    }
+}
+
+/// <summary>Replay did not follow the recording: where, and what differed.</summary>
+public sealed class DivergenceException(string what, long instruction, ulong pc, string disassembly)
+    : Exception($"replay diverged at instruction {instruction:N0}, pc 0x{pc:x} ({disassembly.Trim()}): {what}")
+{
+    public long Instruction { get; } = instruction;
+    public ulong Pc { get; } = pc;
+    public string Disassembly { get; } = disassembly;
+}
+
+/// <summary>Replay reached the end of a trace that was cut short.</summary>
+public sealed class EndOfTraceException(string message) : Exception(message);
