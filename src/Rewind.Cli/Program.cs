@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Rewind.Cli.Commands;
+using System.CommandLine.Invocation;
 
 namespace Rewind.Cli;
 
@@ -12,8 +13,17 @@ public static class Program
             RunCommand.Create(),
             RecordCommand.Create(),
             ReplayCommand.Create(),
+            InfoCommand.Create(),
             SyscallsCommand.Create(),
         };
-        return root.Parse(args).Invoke();
+        try
+        {
+            return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("REWIND_DEBUG") is null)
+        {
+            // A bug in Rewind, not in the user's input: one line, and the way to get more.
+            return Diagnostics.Fail($"internal error: {e.GetType().Name}: {e.Message} (set REWIND_DEBUG=1 for details)", 70);
+        }
     }
 }

@@ -39,7 +39,11 @@ public sealed class ReplayKernel : Kernel
 
     void Advance() => _next = _events.MoveNext() ? _events.Current : null;
 
-    T Take<T>(GuestProcess process, string what, long instruction) where T : TraceEvent
+    /// <summary>
+    /// The next event, which must be a <typeparamref name="T"/> at <paramref name="instruction"/>.
+    /// Null when a trace that was cut short ends here: the process is then halted.
+    /// </summary>
+    T? Take<T>(GuestProcess process, string what, long instruction) where T : TraceEvent
     {
         if (_next is T match && match.Instruction == instruction)
         {
@@ -47,7 +51,10 @@ public sealed class ReplayKernel : Kernel
             return match;
         }
         if (_next is null && _trace.Truncation is { } reason)
-            throw new EndOfTraceException($"the trace ends at instruction {instruction:N0}: {reason}");
+        {
+            process.Halt($"the trace ends at instruction {instruction:N0} ({reason})");
+            return null;
+        }
         throw Diverged(process, $"the program made {what} at instruction {instruction:N0}, but the trace has {Describe(_next)}");
     }
 
@@ -85,16 +92,8 @@ public sealed class ReplayKernel : Kernel
     public override long Syscall(GuestProcess process, long number, in SyscallArgs args)
     {
         var instruction = process.Instructions - 1;
-        SyscallEvent recorded;
-        try
-        {
-            recorded = Take<SyscallEvent>(process, $"syscall {SyscallNames.Name(number)}", instruction);
-        }
-        catch (EndOfTraceException e)
-        {
-            process.Halt(e.Message);
+        if (Take<SyscallEvent>(process, $"syscall {SyscallNames.Name(number)}", instruction) is not { } recorded)
             return 0;
-        }
         if (recorded.Number != number)
             throw Diverged(process, $"the program made syscall {SyscallNames.Name(number)} at instruction {instruction:N0}, but the trace has {SyscallNames.Name(recorded.Number)}");
         Apply(process, recorded.Effects);
@@ -117,7 +116,7 @@ public sealed class ReplayKernel : Kernel
 
     public override ulong TimeStampCounter(GuestProcess process, long instruction)
     {
-        var value = Take<TimeStampEvent>(process, "a time stamp read", instruction).Value;
+        var value = Take<TimeStampEvent>(process, "a time stamp read", instruction)?.Value ?? 0;
         ScheduleNextStop(process);
         return value;
     }
@@ -263,6 +262,3 @@ public sealed class DivergenceException(string what, long instruction, ulong pc,
     public ulong Pc { get; } = pc;
     public string Disassembly { get; } = disassembly;
 }
-
-/// <summary>Replay reached the end of a trace that was cut short.</summary>
-public sealed class EndOfTraceException(string message) : Exception(message);

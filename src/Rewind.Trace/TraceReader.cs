@@ -31,8 +31,11 @@ public sealed class TraceReader : IDisposable
     /// <summary>Null when the recording finished normally; otherwise why the trace ends where it does.</summary>
     public string? Truncation { get; private set; }
 
+    /// <summary>The summary written when the recording finished; null when it was cut short.</summary>
+    public TraceEnd? End { get; private set; }
+
     /// <summary>Instructions of the whole run, when the recording finished.</summary>
-    public long? CompletedInstructions { get; private set; }
+    public long? CompletedInstructions => End?.Instructions;
 
     public long FileSize => _file.Length;
 
@@ -52,6 +55,10 @@ public sealed class TraceReader : IDisposable
         try
         {
             file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new TraceFormatException($"{path}: no such file");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -164,7 +171,7 @@ public sealed class TraceReader : IDisposable
                 break;
             case ChunkKind.End:
                 var end = new VarintReader(payload);
-                CompletedInstructions = (long)end.ReadUnsigned();
+                End = TraceEnd.Read(ref end);
                 break;
         }
     }

@@ -14,6 +14,7 @@ public sealed class TraceWriter : IDisposable
 {
     const int EventChunkBytes = 256 << 10;
     const int BlobChunkBytes = 1 << 20;
+    const long FlushMilliseconds = 500;
 
     readonly Stream _file;
     readonly BlockingCollection<(ChunkKind Kind, Func<byte[]> Payload)> _queue = new(boundedCapacity: 16);
@@ -28,6 +29,7 @@ public sealed class TraceWriter : IDisposable
     long _firstEventInChunk;
     long _lastInstruction;
     bool _completed;
+    long _lastFlush = Environment.TickCount64;
 
     public TraceWriter(Stream file, TraceHeader header)
     {
@@ -59,7 +61,8 @@ public sealed class TraceWriter : IDisposable
         _lastInstruction = traceEvent.Instruction;
         _eventCount++;
         _eventsInChunk++;
-        if (_events.Length >= EventChunkBytes)
+        // Full chunks, and at least every half second, so that a recorder killed outright loses little.
+        if (_events.Length >= EventChunkBytes || Environment.TickCount64 - _lastFlush >= FlushMilliseconds)
             FlushEvents();
     }
 
@@ -74,7 +77,7 @@ public sealed class TraceWriter : IDisposable
             _blobData.Write(content);
             BlobBytes += content.Length;
             if (_blobData.Length >= BlobChunkBytes)
-                FlushBlobs();
+                FlushEvents();
         }
         return hash;
     }
@@ -91,14 +94,13 @@ public sealed class TraceWriter : IDisposable
     }
 
     /// <summary>Writes everything pending and the End chunk that marks a finished recording.</summary>
-    public void Complete(long instructions)
+    public void Complete(TraceEnd end)
     {
         FlushEvents();
         var w = new VarintWriter();
-        w.Write((ulong)instructions);
-        w.Write((ulong)_eventCount);
-        var end = w.Written.ToArray();
-        Enqueue(ChunkKind.End, () => end);
+        end.Write(w);
+        var record = w.Written.ToArray();
+        Enqueue(ChunkKind.End, () => record);
         _completed = true;
         Finish();
     }
@@ -108,6 +110,7 @@ public sealed class TraceWriter : IDisposable
 
     void FlushEvents()
     {
+        _lastFlush = Environment.TickCount64;
         FlushBlobs();
         if (_eventsInChunk == 0)
             return;

@@ -37,7 +37,7 @@ internal static class ReplayCommand
                 using var session = ReplaySession.Open(path, parse.GetValue(verify), output);
                 var exit = session.Run();
                 if (exit.EndOfTrace is { } end)
-                    return Diagnostics.Fail($"replayed {exit.Instructions:N0} instructions; {end}", 2);
+                    return Diagnostics.Fail($"replay stopped early: {end}", 2);
                 var checkedKeyframes = parse.GetValue(verify) ? $", {session.Kernel.KeyframesVerified} keyframes verified" : "";
                 Diagnostics.Warn($"replayed {exit.Instructions:N0} instructions in {clock.Elapsed.TotalSeconds:F2} s{checkedKeyframes}");
                 return GuestCommandLine.Report(exit);

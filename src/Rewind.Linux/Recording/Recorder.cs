@@ -23,6 +23,7 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
     readonly LiveKernel _live = new();
     readonly List<Effect> _effects = [];
     readonly Dictionary<ulong, UInt128> _pageHashes = [];
+    readonly Dictionary<string, long> _filesRead = new(StringComparer.Ordinal);
     GuestProcess? _process;
 
     public Recorder(TraceWriter writer, long keyframeInterval)
@@ -67,6 +68,9 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
             _effects.Add(new NameEffect(process.Name));
         if (_live.LastWasUnsupported)
             UnsupportedSyscalls.Add($"{SyscallNames.Name(number)} ({number})");
+        if (result > 0 && number is (long)SyscallNumber.read or (long)SyscallNumber.pread64 or (long)SyscallNumber.readv or (long)SyscallNumber.preadv
+            && process.Files.Get(args.Int(0))?.Path is { } path)
+            _filesRead[path] = _filesRead.GetValueOrDefault(path) + result;
         // The syscall instruction ends its block, so it is the last one counted.
         _writer.Append(new SyscallEvent(process.Instructions - 1, (int)number, result, _live.LastWasUnsupported, _effects.ToArray()));
         _effects.Clear();
@@ -93,7 +97,8 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
             _writer.Append(new SignalEvent(status.Instructions, (int)signal, status.FaultPc, status.FaultAddress));
         else if (status.ExitCode is { } code)
             _writer.Append(new ExitEvent(status.Instructions - 1, code));
-        _writer.Complete(status.Instructions);
+        var files = _filesRead.Select(f => new FileRead(f.Key, f.Value)).OrderBy(f => f.Path, StringComparer.Ordinal).ToArray();
+        _writer.Complete(new TraceEnd(status.Instructions, _writer.EventCount, DateTimeOffset.UtcNow, files));
     }
 
     /// <summary>Registers, the mapping list and every page whose contents changed since the last keyframe.</summary>
