@@ -17,6 +17,7 @@ public sealed class ReplayKernel : Kernel
     readonly TraceReader _trace;
     readonly IEnumerator<TraceEvent> _events;
     readonly bool _verify;
+    readonly long _endOfRecording;
     TraceEvent? _next;
     int _keyframe;
 
@@ -25,6 +26,7 @@ public sealed class ReplayKernel : Kernel
         _trace = trace;
         _verify = verify;
         _events = trace.Events().GetEnumerator();
+        _endOfRecording = trace.Truncation is null ? long.MaxValue : trace.LastRecordedInstruction();
         Advance();
     }
 
@@ -86,7 +88,7 @@ public sealed class ReplayKernel : Kernel
     {
         var keyframe = _keyframe < _trace.KeyframeCount ? _trace.KeyframeInstructions[_keyframe] : long.MaxValue;
         var termination = _next is SignalEvent signal ? signal.Instruction : long.MaxValue;
-        process.Counter.NextKeyframe = Math.Min(keyframe, termination);
+        process.Counter.NextKeyframe = Math.Min(Math.Min(keyframe, termination), _endOfRecording);
     }
 
     public override long Syscall(GuestProcess process, long number, in SyscallArgs args)
@@ -123,6 +125,12 @@ public sealed class ReplayKernel : Kernel
 
     public override void KeyframeDue(GuestProcess process, ulong pc)
     {
+        if (process.Instructions >= _endOfRecording && _next is null)
+        {
+            // Past here the trace has nothing to check the replay against.
+            process.Halt($"the trace ends at instruction {process.Instructions:N0} ({_trace.Truncation})");
+            return;
+        }
         if (_next is SignalEvent signal && signal.Instruction <= process.Instructions)
         {
             Advance();

@@ -64,7 +64,7 @@ public sealed record TraceSummary
         {
             Header = trace.Header,
             Ending = ending,
-            Instructions = end?.Instructions ?? last,
+            Instructions = end?.Instructions ?? Math.Max(last, trace.LastRecordedInstruction()),
             Syscalls = syscalls,
             Events = events,
             Keyframes = trace.KeyframeCount,

@@ -176,6 +176,25 @@ public sealed class TraceReader : IDisposable
         }
     }
 
+    /// <summary>
+    /// The last instruction count the trace vouches for: its end, or for a trace that was cut
+    /// short, the later of its last event and its last keyframe.
+    /// </summary>
+    public long LastRecordedInstruction()
+    {
+        if (End is { } end)
+            return end.Instructions;
+        var last = _keyframes.Count > 0 ? _keyframes[^1].Instruction : 0;
+        for (var i = _chunks.Count - 1; i >= 0; i--)
+        {
+            if (_chunks[i].Kind != ChunkKind.Events)
+                continue;
+            var events = DecodeEvents(Decompress(ReadPayload(i)));
+            return events.Count == 0 ? last : Math.Max(last, events[^1].Instruction);
+        }
+        return last;
+    }
+
     /// <summary>All events in execution order, decoded one chunk at a time.</summary>
     public IEnumerable<TraceEvent> Events()
     {
