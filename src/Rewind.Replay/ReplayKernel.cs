@@ -21,11 +21,13 @@ public sealed class ReplayKernel : Kernel
     TraceEvent? _next;
     int _keyframe;
 
-    public ReplayKernel(TraceReader trace, bool verify)
+    /// <summary>Replays from the start, or from keyframe <paramref name="fromKeyframe"/> when given.</summary>
+    public ReplayKernel(TraceReader trace, bool verify, int? fromKeyframe = null)
     {
         _trace = trace;
         _verify = verify;
-        _events = trace.Events().GetEnumerator();
+        _keyframe = fromKeyframe ?? 0;
+        _events = trace.Events(fromKeyframe is { } k ? trace.ReadKeyframe(k).EventIndex : 0).GetEnumerator();
         _endOfRecording = trace.Truncation is null ? long.MaxValue : trace.LastRecordedInstruction();
         Advance();
     }
@@ -77,6 +79,29 @@ public sealed class ReplayKernel : Kernel
             throw new TraceFormatException("the trace has no start event");
         Advance();
         Apply(process, start.Effects);
+        ScheduleNextStop(process);
+    }
+
+    /// <summary>Sets up the whole state recorded at keyframe <see cref="_keyframe"/>: mappings, memory, registers.</summary>
+    public void Restore(GuestProcess process)
+    {
+        var keyframe = _trace.ReadKeyframe(_keyframe);
+        var memory = process.Memory;
+        foreach (var m in keyframe.Mappings)
+        {
+            var mapped = memory.Map(m.Start, m.End - m.Start, (Protection)m.Protection, fixedAddress: true, m.Shared, fileOffset: m.FileOffset, path: m.Path, label: m.Label);
+            if (mapped < 0)
+                throw new TraceFormatException($"keyframe {_keyframe} has a mapping at 0x{m.Start:x} that cannot be restored");
+        }
+        foreach (var (address, blob) in _trace.PagesAt(_keyframe))
+        {
+            if (memory.Find(address) is not null)
+                memory.Poke(address, _trace.ReadBlob(blob));
+        }
+        RegisterFile.Restore(process.Cpu, keyframe.Registers);
+        memory.RestoreBrk(keyframe.BrkStart, keyframe.Brk);
+        process.Name = keyframe.Name;
+        process.Counter.Instructions = keyframe.Instruction;
         ScheduleNextStop(process);
     }
 
@@ -163,8 +188,17 @@ public sealed class ReplayKernel : Kernel
         ScheduleNextStop(process);
     }
 
+    /// <summary>Hash of the final state replay reached (see <see cref="StateHash"/>).</summary>
+    public UInt128? FinalStateHash { get; private set; }
+
     public override void Ended(GuestProcess process, ExitStatus status)
     {
+        if (status.EndOfTrace is null)
+        {
+            FinalStateHash = StateHash.Of(process);
+            if (_trace.End is { } end && end.StateHash != FinalStateHash)
+                throw Diverged(process, $"the final state differs from the recording's (hash {FinalStateHash:x32}, recorded {end.StateHash:x32})");
+        }
         if (status.Signal is not null && _next is null)
             return; // a termination the trace asked for, already taken
         if (status.Signal is { } signal && _next is SignalEvent recorded && recorded.Instruction == status.Instructions)

@@ -10,12 +10,27 @@ namespace Rewind.Replay;
 /// </summary>
 public sealed class ReplaySession : IDisposable
 {
+    readonly ReplayHooks _hooks;
+
     ReplaySession(TraceReader trace, ReplayKernel kernel, GuestProcess process)
     {
         Trace = trace;
         Kernel = kernel;
         Process = process;
+        _hooks = new ReplayHooks(process);
     }
+
+    /// <summary>Called before every instruction (slows replay down to per-instruction speed).</summary>
+    public InstructionCallback? BeforeInstruction { get => _hooks.BeforeInstruction; set => _hooks.BeforeInstruction = value; }
+
+    /// <summary>Called for every data read, with the value read.</summary>
+    public MemoryCallback? MemoryRead { get => _hooks.MemoryRead; set => _hooks.MemoryRead = value; }
+
+    /// <summary>Called for every data write, with the value written.</summary>
+    public MemoryCallback? MemoryWrite { get => _hooks.MemoryWrite; set => _hooks.MemoryWrite = value; }
+
+    /// <summary>Called after each syscall is replayed, with what the trace recorded for it.</summary>
+    public Action<SyscallEvent>? SyscallReplayed { get => Kernel.SyscallReplayed; set => Kernel.SyscallReplayed = value; }
 
     public TraceReader Trace { get; }
     public ReplayKernel Kernel { get; }
@@ -36,10 +51,16 @@ public sealed class ReplaySession : IDisposable
         }
     }
 
-    public static ReplaySession Open(TraceReader trace, bool verify = false, Action<int, ReadOnlyMemory<byte>>? output = null)
+    /// <summary>
+    /// Opens <paramref name="trace"/> for replay from its start, or from keyframe
+    /// <paramref name="fromKeyframe"/> (whose whole state is restored), as the index does for each segment.
+    /// </summary>
+    public static ReplaySession Open(TraceReader trace, bool verify = false, Action<int, ReadOnlyMemory<byte>>? output = null, int? fromKeyframe = null)
     {
         var header = trace.Header;
-        var kernel = new ReplayKernel(trace, verify) { Output = output };
+        if (fromKeyframe is { } k && (k < 0 || k >= trace.KeyframeCount))
+            throw new ArgumentOutOfRangeException(nameof(fromKeyframe), $"the trace has {trace.KeyframeCount} keyframes");
+        var kernel = new ReplayKernel(trace, verify, fromKeyframe) { Output = output };
         var options = new RunOptions
         {
             Program = header.Program,
@@ -52,7 +73,10 @@ public sealed class ReplaySession : IDisposable
         try
         {
             process.SetIdentity(Path.GetFileName(header.Program), header.Program, header.Arguments);
-            kernel.Start(process);
+            if (fromKeyframe is null)
+                kernel.Start(process);
+            else
+                kernel.Restore(process);
             return new ReplaySession(trace, kernel, process);
         }
         catch
@@ -62,11 +86,20 @@ public sealed class ReplaySession : IDisposable
         }
     }
 
-    /// <summary>Replays to the end of the trace (or the first divergence, thrown as <see cref="DivergenceException"/>).</summary>
-    public ExitStatus Run() => Process.Run();
+    /// <summary>
+    /// Replays to the end of the trace, or until instruction <paramref name="stopAt"/> is about to
+    /// run (null exit status: the session then shows the state at that position). A divergence
+    /// is thrown as <see cref="DivergenceException"/>.
+    /// </summary>
+    public ExitStatus? Run(long stopAt = long.MaxValue)
+    {
+        _hooks.Install(stopAt);
+        return Process.Run();
+    }
 
     public void Dispose()
     {
+        _hooks.Dispose();
         Process.Dispose();
         Trace.Dispose();
     }

@@ -1,13 +1,14 @@
 namespace Rewind.Trace;
 
-/// <summary>Written last by a recording that finished: totals, and the files whose data the program read.</summary>
-public sealed record TraceEnd(long Instructions, long Events, DateTimeOffset EndTime, IReadOnlyList<FileRead> FilesRead)
+/// <summary>Written last by a recording that finished: totals, the hash of the final state, and the files whose data the program read.</summary>
+public sealed record TraceEnd(long Instructions, long Events, DateTimeOffset EndTime, UInt128 StateHash, IReadOnlyList<FileRead> FilesRead)
 {
     internal void Write(VarintWriter w)
     {
         w.Write((ulong)Instructions);
         w.Write((ulong)Events);
         w.WriteSigned(EndTime.ToUnixTimeMilliseconds());
+        w.Write(StateHash);
         w.Write((ulong)FilesRead.Count);
         foreach (var file in FilesRead)
         {
@@ -18,11 +19,11 @@ public sealed record TraceEnd(long Instructions, long Events, DateTimeOffset End
 
     internal static TraceEnd Read(ref VarintReader r)
     {
-        var (instructions, events, end) = ((long)r.ReadUnsigned(), (long)r.ReadUnsigned(), DateTimeOffset.FromUnixTimeMilliseconds(r.ReadSigned()));
+        var (instructions, events, end, state) = ((long)r.ReadUnsigned(), (long)r.ReadUnsigned(), DateTimeOffset.FromUnixTimeMilliseconds(r.ReadSigned()), r.ReadHash());
         var files = new FileRead[r.ReadInt()];
         for (var i = 0; i < files.Length; i++)
             files[i] = new FileRead(r.ReadString() ?? "", (long)r.ReadUnsigned());
-        return new TraceEnd(instructions, events, end, files);
+        return new TraceEnd(instructions, events, end, state, files);
     }
 }
 

@@ -16,7 +16,10 @@ public sealed class TraceReader : IDisposable
     readonly List<Chunk> _chunks = [];
     readonly Dictionary<UInt128, (int Chunk, int Offset, int Length)> _blobIndex = [];
     readonly List<(int Chunk, long Instruction)> _keyframes = [];
-    (int Chunk, byte[] Data)? _blobCache;
+    readonly List<(int Chunk, long FirstEvent, long Count)> _eventChunks = [];
+    // Decompressed blob chunks, most recently used last: seeks read pages from many chunks.
+    readonly List<(int Chunk, byte[] Data)> _blobCache = [];
+    const int BlobCacheChunks = 32;
 
     readonly record struct Chunk(ChunkKind Kind, long Offset, int Length);
 
@@ -165,6 +168,10 @@ public sealed class TraceReader : IDisposable
                 BlobBytes += position;
                 BlobChunkBytes += payload.Length;
                 break;
+            case ChunkKind.Events:
+                var events = new VarintReader(Decompress(payload));
+                _eventChunks.Add((_chunks.Count, (long)events.ReadUnsigned(), (long)events.ReadUnsigned()));
+                break;
             case ChunkKind.Keyframe:
                 var keyframe = new VarintReader(Decompress(payload));
                 _keyframes.Add((_chunks.Count, (long)keyframe.ReadUnsigned()));
@@ -185,25 +192,22 @@ public sealed class TraceReader : IDisposable
         if (End is { } end)
             return end.Instructions;
         var last = _keyframes.Count > 0 ? _keyframes[^1].Instruction : 0;
-        for (var i = _chunks.Count - 1; i >= 0; i--)
-        {
-            if (_chunks[i].Kind != ChunkKind.Events)
-                continue;
-            var events = DecodeEvents(Decompress(ReadPayload(i)));
-            return events.Count == 0 ? last : Math.Max(last, events[^1].Instruction);
-        }
-        return last;
+        if (_eventChunks.Count == 0)
+            return last;
+        var events = DecodeEvents(Decompress(ReadPayload(_eventChunks[^1].Chunk)));
+        return events.Count == 0 ? last : Math.Max(last, events[^1].Instruction);
     }
 
-    /// <summary>All events in execution order, decoded one chunk at a time.</summary>
-    public IEnumerable<TraceEvent> Events()
+    /// <summary>Events in execution order from the <paramref name="first"/>-th on, decoded one chunk at a time.</summary>
+    public IEnumerable<TraceEvent> Events(long first = 0)
     {
-        for (var i = 0; i < _chunks.Count; i++)
+        foreach (var (chunk, firstInChunk, count) in _eventChunks)
         {
-            if (_chunks[i].Kind != ChunkKind.Events)
+            if (firstInChunk + count <= first)
                 continue;
-            foreach (var traceEvent in DecodeEvents(Decompress(ReadPayload(i))))
-                yield return traceEvent;
+            var events = DecodeEvents(Decompress(ReadPayload(chunk)));
+            for (var i = (int)Math.Max(0, first - firstInChunk); i < events.Count; i++)
+                yield return events[i];
         }
     }
 
@@ -223,6 +227,21 @@ public sealed class TraceReader : IDisposable
         return events;
     }
 
+    /// <summary>
+    /// The full memory contents at keyframe <paramref name="index"/>: for every page mapped then,
+    /// the blob of its latest version (keyframes store only the pages that changed).
+    /// </summary>
+    public Dictionary<ulong, UInt128> PagesAt(int index)
+    {
+        var pages = new Dictionary<ulong, UInt128>();
+        for (var i = 0; i <= index; i++)
+        {
+            foreach (var page in ReadKeyframe(i).ChangedPages)
+                pages[page.Address] = page.Blob;
+        }
+        return pages;
+    }
+
     public Keyframe ReadKeyframe(int index)
     {
         var reader = new VarintReader(Decompress(ReadPayload(_keyframes[index].Chunk)));
@@ -234,15 +253,24 @@ public sealed class TraceReader : IDisposable
         content = [];
         if (!_blobIndex.TryGetValue(hash, out var location))
             return false;
-        if (_blobCache is not { } cache || cache.Chunk != location.Chunk)
+        var cached = _blobCache.FindIndex(c => c.Chunk == location.Chunk);
+        byte[] data;
+        if (cached >= 0)
+        {
+            data = _blobCache[cached].Data;
+            _blobCache.RemoveAt(cached);
+        }
+        else
         {
             var payload = ReadPayload(location.Chunk);
             var reader = new VarintReader(payload);
             reader.ReadBytes();
-            cache = (location.Chunk, Decompress(payload.AsSpan(reader.Position)));
-            _blobCache = cache;
+            data = Decompress(payload.AsSpan(reader.Position));
+            if (_blobCache.Count == BlobCacheChunks)
+                _blobCache.RemoveAt(0);
         }
-        content = cache.Data.AsSpan(location.Offset, location.Length).ToArray();
+        _blobCache.Add((location.Chunk, data));
+        content = data.AsSpan(location.Offset, location.Length).ToArray();
         return true;
     }
 

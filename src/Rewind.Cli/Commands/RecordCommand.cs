@@ -68,7 +68,7 @@ internal static class RecordCommand
                 using var process = GuestProcess.Start(options, recorder, nondeterminism);
                 ExitStatus exit;
                 using (new TerminationSignals(process))
-                    exit = process.Run();
+                    exit = process.Run()!; // no one pauses a live run
                 Diagnostics.Warn($"recorded {exit.Instructions:N0} instructions in {clock.Elapsed.TotalSeconds:F2} s to {path} ({writer.BytesWritten / 1e6:F1} MB)");
                 return GuestCommandLine.Report(exit);
             }

@@ -35,11 +35,11 @@ internal static class ReplayCommand
             {
                 var clock = Stopwatch.StartNew();
                 using var session = ReplaySession.Open(path, parse.GetValue(verify), output);
-                var exit = session.Run();
+                var exit = session.Run()!; // runs to the end: no stop position
                 if (exit.EndOfTrace is { } end)
                     return Diagnostics.Fail($"replay stopped early: {end}", 2);
                 var checkedKeyframes = parse.GetValue(verify) ? $", {session.Kernel.KeyframesVerified} keyframes verified" : "";
-                Diagnostics.Warn($"replayed {exit.Instructions:N0} instructions in {clock.Elapsed.TotalSeconds:F2} s{checkedKeyframes}");
+                Diagnostics.Warn($"replayed {exit.Instructions:N0} instructions in {clock.Elapsed.TotalSeconds:F2} s{checkedKeyframes}, final state {session.Kernel.FinalStateHash:x32}");
                 return GuestCommandLine.Report(exit);
             }
             catch (TraceFormatException e)

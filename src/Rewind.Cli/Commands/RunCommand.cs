@@ -27,7 +27,7 @@ internal static class RunCommand
                 using var process = GuestProcess.Start(options);
                 ExitStatus exit;
                 using (new TerminationSignals(process))
-                    exit = process.Run();
+                    exit = process.Run()!; // no one pauses a live run
                 if (parse.GetValue(stats))
                     Diagnostics.Warn($"{exit.Instructions:N0} instructions in {clock.Elapsed.TotalSeconds:F3} s ({exit.Instructions / Math.Max(clock.Elapsed.TotalSeconds, 1e-9) / 1e6:F0} M/s)");
                 return GuestCommandLine.Report(exit);

@@ -24,6 +24,7 @@ public sealed unsafe partial class GuestProcess : IDisposable
     Exception? _hookFailure;
     PendingFault _fault;
     volatile int _terminationRequest;
+    bool _pauseRequested;
 
     GuestProcess(RunOptions options, Kernel kernel, Nondeterminism nondeterminism, int pid)
     {
@@ -34,6 +35,10 @@ public sealed unsafe partial class GuestProcess : IDisposable
         // As Linux does at boot: CR4.OSFXSR and OSXMMEXCPT. Without OSFXSR the engine's fxsave
         // and fxrstor skip the XMM registers, and ld.so's lazy binding would lose arguments.
         Cpu.Write(X86Register.Cr4, Cpu.Read(X86Register.Cr4) | 1 << 9 | 1 << 10);
+        // The floating-point state a new Linux process starts with: x87 at 64-bit precision, all
+        // exceptions masked (FNINIT's 0x37f), and MXCSR's default 0x1f80.
+        Cpu.Write(X86Register.Fpcw, 0x37f);
+        Cpu.Write(X86Register.Mxcsr, 0x1f80);
         Memory = new AddressSpace(Cpu);
         _counter = new InstructionCounter(Memory);
         Memory.CodeChanged += (start, end) => Cpu.DropTranslations(start, end);
@@ -228,9 +233,13 @@ public sealed unsafe partial class GuestProcess : IDisposable
 
     // ---- running ----
 
-    /// <summary>Runs the program until it exits or a signal ends it.</summary>
-    public ExitStatus Run()
+    /// <summary>
+    /// Runs the program until it exits or a signal ends it, or until <see cref="Pause"/> is called
+    /// (then null: calling Run again continues from there).
+    /// </summary>
+    public ExitStatus? Run()
     {
+        _pauseRequested = false;
         while (_exit is null)
         {
             var error = Cpu.Run(Cpu.Read(X86Register.Rip));
@@ -238,6 +247,8 @@ public sealed unsafe partial class GuestProcess : IDisposable
                 ExceptionDispatchInfoThrow(failure);
             if (_exit is not null)
                 break;
+            if (_pauseRequested)
+                return null;
             if (_terminationRequest != 0)
             {
                 // Stopped between two blocks: the count is exact and the next block never ran.
@@ -275,6 +286,13 @@ public sealed unsafe partial class GuestProcess : IDisposable
     public void RequestTermination(Signal signal)
     {
         _terminationRequest = (int)signal;
+        Cpu.Stop();
+    }
+
+    /// <summary>Makes <see cref="Run"/> return before the next instruction; for hooks on the engine's thread.</summary>
+    public void Pause()
+    {
+        _pauseRequested = true;
         Cpu.Stop();
     }
 

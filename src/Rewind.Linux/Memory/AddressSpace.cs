@@ -54,7 +54,39 @@ public sealed unsafe class AddressSpace : IDisposable
     /// <summary>Raised when executable memory changes, so that cached translations can be dropped.</summary>
     public event Action<ulong, ulong>? CodeChanged;
 
+    /// <summary>
+    /// The mappings as Rewind holds them: one per host allocation, so two neighbours with the same
+    /// attributes may stay apart. What the guest sees is <see cref="Areas"/>.
+    /// </summary>
     public IReadOnlyList<Mapping> Mappings => _mappings;
+
+    /// <summary>
+    /// The guest's memory areas as /proc/self/maps lists them: neighbouring mappings with the same
+    /// protection, sharing and file (at consecutive offsets) merged, as Linux merges VMAs. This
+    /// depends only on what the guest did, never on where the host placed the backing memory.
+    /// </summary>
+    public IEnumerable<MemoryArea> Areas
+    {
+        get
+        {
+            MemoryArea? current = null;
+            foreach (var m in _mappings)
+            {
+                var area = new MemoryArea(m.Start, m.End, m.Protection, m.Shared, m.Path, m.FileOffset, m.Label);
+                if (current is { } c && c.End == area.Start && c.Protection == area.Protection && c.Shared == area.Shared
+                    && c.Path == area.Path && c.Label == area.Label && (c.Path is null || c.FileOffset + (c.End - c.Start) == area.FileOffset))
+                {
+                    current = c with { End = area.End };
+                    continue;
+                }
+                if (current is not null)
+                    yield return current.Value;
+                current = area;
+            }
+            if (current is not null)
+                yield return current.Value;
+        }
+    }
 
     public ulong BrkStart { get; private set; }
     public ulong Brk { get; private set; }

@@ -47,3 +47,6 @@ public sealed unsafe class Mapping
     public override string ToString() =>
         $"{Start:x}-{End:x} {(Protection.HasFlag(Protection.Read) ? 'r' : '-')}{(Protection.HasFlag(Protection.Write) ? 'w' : '-')}{(Protection.HasFlag(Protection.Execute) ? 'x' : '-')}{(Shared ? 's' : 'p')} {FileOffset:x8} {Path ?? Label}";
 }
+
+/// <summary>A guest memory area: what /proc/self/maps shows in one line.</summary>
+public readonly record struct MemoryArea(ulong Start, ulong End, Protection Protection, bool Shared, string? Path, ulong FileOffset, string? Label);

@@ -98,7 +98,7 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
         else if (status.ExitCode is { } code)
             _writer.Append(new ExitEvent(status.Instructions - 1, code));
         var files = _filesRead.Select(f => new FileRead(f.Key, f.Value)).OrderBy(f => f.Path, StringComparer.Ordinal).ToArray();
-        _writer.Complete(new TraceEnd(status.Instructions, _writer.EventCount, DateTimeOffset.UtcNow, files));
+        _writer.Complete(new TraceEnd(status.Instructions, _writer.EventCount, DateTimeOffset.UtcNow, StateHash.Of(process), files));
     }
 
     /// <summary>Registers, the mapping list and every page whose contents changed since the last keyframe.</summary>
@@ -129,7 +129,7 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
 
         return new Keyframe(
             process.Instructions, _writer.EventCount, registers, process.Memory.BrkStart, process.Memory.Brk, process.Name,
-            process.Memory.Mappings.Select(m => new MappingRecord(m.Start, m.End, (int)m.Protection, m.Shared, m.Path, m.FileOffset, m.Label)).ToArray(),
+            process.Memory.Areas.Select(m => new MappingRecord(m.Start, m.End, (int)m.Protection, m.Shared, m.Path, m.FileOffset, m.Label)).ToArray(),
             changed);
     }
 

@@ -32,6 +32,10 @@ internal static unsafe class Mman
                 return -Errno.EBADF;
             hostFd = descriptor.HostFd;
             path = descriptor.Path ?? ProcPath(descriptor.HostFd);
+            // The file must be open for reading, and for writing too when a shared mapping may write.
+            var access = HostSyscall.Invoke(SyscallNumber.fcntl, hostFd, 3 /* F_GETFL */) & 3;
+            if (access == 1 /* O_WRONLY */ || type != MapPrivate && (protection & 2) != 0 && access != 2 /* O_RDWR */)
+                return -Errno.EACCES;
         }
         return p.Memory.Map(address, length, (Protection)protection, fixedAddress: (flags & MapFixed) != 0, shared: type != MapPrivate,
             hostFd, offset, path, noReplace: (flags & MapFixedNoReplace) != 0);

@@ -98,7 +98,7 @@ internal static unsafe class ProcFiles
     static string Maps(GuestProcess p)
     {
         var text = new StringBuilder();
-        foreach (var mapping in p.Memory.Mappings)
+        foreach (var mapping in p.Memory.Areas)
         {
             var r = mapping.Protection.HasFlag(Engine.Protection.Read) ? 'r' : '-';
             var w = mapping.Protection.HasFlag(Engine.Protection.Write) ? 'w' : '-';
