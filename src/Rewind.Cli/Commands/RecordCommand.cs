@@ -74,7 +74,7 @@ internal static class RecordCommand
             }
             catch (GuestStartException e)
             {
-                return Diagnostics.Fail(e.Message, 127);
+                return Diagnostics.Fail(e.Message, e.Status);
             }
             catch (EngineException e)
             {

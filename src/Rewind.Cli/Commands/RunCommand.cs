@@ -34,7 +34,7 @@ internal static class RunCommand
             }
             catch (GuestStartException e)
             {
-                return Diagnostics.Fail(e.Message, 127);
+                return Diagnostics.Fail(e.Message, e.Status);
             }
             catch (EngineException e)
             {

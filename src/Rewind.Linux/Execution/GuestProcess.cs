@@ -154,7 +154,12 @@ public sealed unsafe partial class GuestProcess : IDisposable
     void Load()
     {
         var path = ProgramLocator.Find(_options.Program, _options.Environment, Cwd)
-            ?? throw new GuestStartException($"{_options.Program}: command not found");
+            ?? throw new GuestStartException(_options.Program.Contains('/') ? $"{_options.Program}: No such file or directory" : $"{_options.Program}: command not found");
+        var full = FileSystemView.Absolute(Cwd, path);
+        if (Directory.Exists(full))
+            throw new GuestStartException($"{path}: Is a directory", 126);
+        if (!ProgramLocator.IsExecutable(full))
+            throw new GuestStartException($"{path}: Permission denied", 126);
         var arguments = _options.Arguments.ToList();
         var (hostPath, elf) = ReadExecutable(path, arguments);
         ExecutablePath = hostPath;
@@ -221,7 +226,7 @@ public sealed unsafe partial class GuestProcess : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {
-            throw new GuestStartException($"{context}: {e.Message}");
+            throw new GuestStartException($"{context}: {e.Message}", 126);
         }
     }
 
@@ -493,4 +498,8 @@ public sealed unsafe partial class GuestProcess : IDisposable
 }
 
 /// <summary>The program could not be started (not found, not an ELF file, no interpreter).</summary>
-public sealed class GuestStartException(string message) : Exception(message);
+public sealed class GuestStartException(string message, int status = 127) : Exception(message)
+{
+    /// <summary>The status a shell returns for this failure: 127 not found, 126 found but not runnable.</summary>
+    public int Status { get; } = status;
+}

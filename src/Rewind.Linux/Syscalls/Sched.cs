@@ -200,4 +200,52 @@ internal static unsafe class Sched
         BitConverter.TryWriteBytes(usage.AsSpan(8), microseconds % 1_000_000);
         return p.Memory.Write(a.A1, usage) ? 0 : -Errno.EFAULT;
     }
+
+    [Syscall(SyscallNumber.getpriority)]
+    static long GetPriority(GuestProcess p, in SyscallArgs a) => 20; // the kernel returns 20 - nice
+
+    [Syscall(SyscallNumber.setpriority)]
+    static long SetPriority(GuestProcess p, in SyscallArgs a) => 0;
+
+    [Syscall(SyscallNumber.sched_getscheduler)]
+    static long GetScheduler(GuestProcess p, in SyscallArgs a) => 0; // SCHED_OTHER
+
+    [Syscall(SyscallNumber.sched_getparam)]
+    static long GetSchedulerParameters(GuestProcess p, in SyscallArgs a) => p.Memory.TryWrite(a.A1, 0) ? 0 : -Errno.EFAULT;
+
+    [Syscall(SyscallNumber.personality)]
+    static long Personality(GuestProcess p, in SyscallArgs a) => 0; // PER_LINUX; changes are accepted and ignored
+
+    [Syscall(SyscallNumber.capget)]
+    static long GetCapabilities(GuestProcess p, in SyscallArgs a) =>
+        a.A1 == 0 || p.Memory.Write(a.A1, new byte[24]) ? 0 : -Errno.EFAULT;
+
+    [Syscall(SyscallNumber.sync)]
+    [Syscall(SyscallNumber.syncfs)]
+    static long SynchronizeFileSystems(GuestProcess p, in SyscallArgs a) => 0;
+
+    [Syscall(SyscallNumber.membarrier)]
+    static long MemoryBarrier(GuestProcess p, in SyscallArgs a) => 0; // one thread: every barrier is a no-op
+
+    [Syscall(SyscallNumber.mincore)]
+    static long Residency(GuestProcess p, in SyscallArgs a)
+    {
+        // Every mapped guest page counts as resident.
+        var pages = (a.A1 + Memory.AddressSpace.PageSize - 1) / Memory.AddressSpace.PageSize;
+        if (!p.Memory.IsAccessible(a.A0, pages * Memory.AddressSpace.PageSize, Engine.Protection.None))
+            return -Errno.ENOMEM;
+        var vector = new byte[pages];
+        Array.Fill(vector, (byte)1);
+        return p.Memory.Write(a.A2, vector) ? 0 : -Errno.EFAULT;
+    }
+
+    [Syscall(SyscallNumber.times)]
+    static long Times(GuestProcess p, in SyscallArgs a)
+    {
+        // Clock ticks (100 Hz) from the instruction count at a nominal 1 GHz, like getrusage.
+        var ticks = p.Instructions / 10_000_000;
+        if (a.A0 != 0 && !p.Memory.Write(a.A0, System.Runtime.InteropServices.MemoryMarshal.AsBytes(new[] { ticks, 0L, 0L, 0L }.AsSpan())))
+            return -Errno.EFAULT;
+        return ticks;
+    }
 }
