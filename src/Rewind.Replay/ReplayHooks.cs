@@ -33,11 +33,15 @@ internal sealed unsafe class ReplayHooks : IDisposable
     /// <summary>Whether the run stopped because it reached <see cref="Install"/>'s stop position.</summary>
     public bool Stopped { get; private set; }
 
-    /// <summary>Installs the hooks that are needed; <paramref name="stopAt"/> stops before that instruction runs.</summary>
+    /// <summary>
+    /// Installs the hooks that are needed, once; <paramref name="stopAt"/> stops before that instruction runs.
+    /// A later call (a run that continues after a stop) only moves the stop position.
+    /// </summary>
     public void Install(long stopAt)
     {
         _stopAt = stopAt;
-        if (BeforeInstruction is null && MemoryRead is null && MemoryWrite is null && stopAt == long.MaxValue)
+        Stopped = false;
+        if (_self.IsAllocated || (BeforeInstruction is null && MemoryRead is null && MemoryWrite is null && stopAt == long.MaxValue))
             return;
         _self = GCHandle.Alloc(this);
         var user = (void*)GCHandle.ToIntPtr(_self);
@@ -63,11 +67,21 @@ internal sealed unsafe class ReplayHooks : IDisposable
         if (index >= self._stopAt)
         {
             self._instruction--;
+            // The block was counted whole when it was entered; from this instruction on it has not
+            // run, and a later run counts it again as a new block.
+            self._process.Counter.Instructions = index;
             self.Stopped = true;
             self._process.Pause();
             return;
         }
-        self.BeforeInstruction?.Invoke(index, address, (int)size);
+        try
+        {
+            self.BeforeInstruction?.Invoke(index, address, (int)size);
+        }
+        catch (Exception e)
+        {
+            self._process.Fail(e); // comes out of Run, not through the engine
+        }
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
@@ -75,7 +89,14 @@ internal sealed unsafe class ReplayHooks : IDisposable
     {
         var self = From(user);
         var callback = (MemoryAccessKind)type == MemoryAccessKind.Write ? self.MemoryWrite : self.MemoryRead;
-        callback?.Invoke(self._instruction - 1, self._pc, address, size, (ulong)value);
+        try
+        {
+            callback?.Invoke(self._instruction - 1, self._pc, address, size, (ulong)value);
+        }
+        catch (Exception e)
+        {
+            self._process.Fail(e);
+        }
     }
 
     public void Dispose()

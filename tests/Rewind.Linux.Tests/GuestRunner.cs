@@ -26,16 +26,22 @@ public sealed class RunSettings
 
     /// <summary>Options given to 'rewind run' before the '--' (ignored for native runs).</summary>
     public IReadOnlyList<string> RewindOptions { get; init; } = [];
+
+    /// <summary>How long the run may take before it is killed and the test fails; <see cref="GuestRunner.Timeout"/> when null.</summary>
+    public TimeSpan? Timeout { get; init; }
 }
 
 /// <summary>
 /// Runs a program natively and under 'dotnet rewind.dll run -- program args', so that tests can compare
-/// the two. Finds the repository (the folder with the 'rewind' launcher and tests/guest), builds the
+/// the two, and runs the other verbs ('record', 'replay', 'info') the same way. Finds the repository (the folder with the 'rewind' launcher and tests/guest), builds the
 /// guest programs once per test run, and points REWIND_UNICORN at .deps/unicorn when it is unset.
 /// </summary>
 public static class GuestRunner
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
+
+    /// <summary>The environment variable that names the Unicorn library rewind loads.</summary>
+    public const string EngineVariable = "REWIND_UNICORN";
 
     static readonly Lazy<string> RepositoryRoot = new(FindRepositoryRoot, LazyThreadSafetyMode.ExecutionAndPublication);
     static readonly Lazy<string> GuestBinaries = new(BuildGuests, LazyThreadSafetyMode.ExecutionAndPublication);
@@ -83,29 +89,48 @@ public static class GuestRunner
         var start = NewStartInfo(program, settings);
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
-        return RunAsync(start, settings.Stdin, $"{program} (native)");
+        return RunAsync(start, settings.Stdin, $"{program} (native)", settings.Timeout ?? Timeout);
     }
 
+    /// <summary>Runs 'rewind run [RewindOptions] -- program arguments...'.</summary>
     public static Task<RunResult> RewindAsync(string program, IEnumerable<string> arguments, RunSettings? settings = null)
+    {
+        settings ??= new RunSettings();
+        return RewindCommandAsync(["run", .. settings.RewindOptions, "--", program, .. arguments], settings, $"{program} (rewind)");
+    }
+
+    /// <summary>Runs 'dotnet rewind.dll arguments...': any verb with its options and operands.</summary>
+    public static Task<RunResult> RewindCommandAsync(IEnumerable<string> arguments, RunSettings? settings = null, string? what = null)
+    {
+        settings ??= new RunSettings();
+        var start = RewindStartInfo(arguments, settings);
+        return RunAsync(start, settings.Stdin, what ?? $"rewind {string.Join(' ', start.ArgumentList.Skip(1))}", settings.Timeout ?? Timeout);
+    }
+
+    /// <summary>How to start 'dotnet rewind.dll arguments...', for a test that manages the process itself.</summary>
+    public static ProcessStartInfo RewindStartInfo(IEnumerable<string> arguments, RunSettings? settings = null)
     {
         settings ??= new RunSettings();
         var start = NewStartInfo(DotnetHost(), settings);
         start.ArgumentList.Add(RewindDll);
-        start.ArgumentList.Add("run");
-        foreach (var option in settings.RewindOptions)
-            start.ArgumentList.Add(option);
-        start.ArgumentList.Add("--");
-        start.ArgumentList.Add(program);
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(EngineVariable)) && !settings.Environment.ContainsKey(EngineVariable)
+            && UnicornLibrary is { } unicorn)
+        {
+            start.Environment[EngineVariable] = unicorn;
+        }
+        return start;
+    }
 
-        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("REWIND_UNICORN")) && !settings.Environment.ContainsKey("REWIND_UNICORN"))
+    /// <summary>The libunicorn.so.2 that scripts/setup installs in .deps/unicorn, when it is there.</summary>
+    public static string? UnicornLibrary
+    {
+        get
         {
             var unicorn = Path.Combine(RepoRoot, ".deps", "unicorn", "libunicorn.so.2");
-            if (File.Exists(unicorn))
-                start.Environment["REWIND_UNICORN"] = unicorn;
+            return File.Exists(unicorn) ? unicorn : null;
         }
-        return RunAsync(start, settings.Stdin, $"{program} (rewind)");
     }
 
     static ProcessStartInfo NewStartInfo(string fileName, RunSettings settings)
@@ -130,7 +155,7 @@ public static class GuestRunner
         return start;
     }
 
-    static async Task<RunResult> RunAsync(ProcessStartInfo start, byte[]? stdin, string what)
+    static async Task<RunResult> RunAsync(ProcessStartInfo start, byte[]? stdin, string what, TimeSpan allowed)
     {
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {what}");
         using var stdout = new MemoryStream();
@@ -138,7 +163,7 @@ public static class GuestRunner
         var stderrDone = process.StandardError.ReadToEndAsync();
         var stdinDone = FeedAsync(process.StandardInput.BaseStream, stdin);
 
-        using var timeout = new CancellationTokenSource(Timeout);
+        using var timeout = new CancellationTokenSource(allowed);
         try
         {
             await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
@@ -147,7 +172,7 @@ public static class GuestRunner
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync().ConfigureAwait(false);
-            throw new TimeoutException($"{what} did not finish within {Timeout.TotalSeconds} s and was killed");
+            throw new TimeoutException($"{what} did not finish within {allowed.TotalSeconds} s and was killed");
         }
         await Task.WhenAll(stdoutDone, stderrDone, stdinDone).ConfigureAwait(false);
         return new RunResult(stdout.ToArray(), await stderrDone.ConfigureAwait(false), process.ExitCode);

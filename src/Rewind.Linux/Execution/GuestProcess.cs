@@ -386,12 +386,21 @@ public sealed unsafe partial class GuestProcess : IDisposable
         }
         catch (Exception e)
         {
-            _hookFailure ??= e;
-            Cpu.Stop();
+            Fail(e);
         }
     }
 
     void OnKeyframeDue(ulong pc) => Guard(() => _kernel.KeyframeDue(this, pc));
+
+    /// <summary>
+    /// For code running inside an engine hook: stops the run and makes <see cref="Run"/> throw
+    /// <paramref name="failure"/>, since an exception must not cross the native hook boundary.
+    /// </summary>
+    public void Fail(Exception failure)
+    {
+        _hookFailure ??= failure;
+        Cpu.Stop();
+    }
 
     /// <summary>
     /// New code reads the time stamp counter: hook those instructions and translate the block again,
