@@ -9,7 +9,7 @@ public static class TraceFormat
     /// <summary>First eight bytes of every trace file.</summary>
     public static ReadOnlySpan<byte> Magic => "REWINDTR"u8;
 
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>Marks the start of each chunk, so that a torn write is recognised.</summary>
     public const uint ChunkMagic = 0x4b4e4843; // "CHNK"
@@ -22,7 +22,7 @@ public static class TraceFormat
 
 public enum ChunkKind : byte
 {
-    /// <summary>A run of events, compressed; starts with the index of its first event.</summary>
+    /// <summary>A run of events, Brotli-compressed; starts with the index of its first event and the count.</summary>
     Events = 1,
     /// <summary>Content-addressed byte strings: file contents, pages, large syscall outputs.</summary>
     Blobs = 2,

@@ -291,9 +291,9 @@ public sealed class TraceReader : IDisposable
         try
         {
             using var input = new MemoryStream(data.ToArray());
-            using var zlib = new ZLibStream(input, CompressionMode.Decompress);
+            using var brotli = new BrotliStream(input, CompressionMode.Decompress);
             using var output = new MemoryStream();
-            zlib.CopyTo(output);
+            brotli.CopyTo(output);
             return output.ToArray();
         }
         catch (InvalidDataException)

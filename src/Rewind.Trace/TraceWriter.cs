@@ -144,12 +144,16 @@ public sealed class TraceWriter : IDisposable
         _blobData.SetLength(0);
     }
 
+    /// <summary>
+    /// Brotli at quality 1: on incompressible data (random input, compressed files) it runs
+    /// several times faster than zlib's fastest level, and it compresses code better.
+    /// </summary>
     internal static byte[] Compress(ReadOnlySpan<byte> data)
     {
-        using var output = new MemoryStream(data.Length / 3 + 64);
-        using (var zlib = new ZLibStream(output, CompressionLevel.Fastest, leaveOpen: true))
-            zlib.Write(data);
-        return output.ToArray();
+        var output = new byte[BrotliEncoder.GetMaxCompressedLength(data.Length)];
+        if (!BrotliEncoder.TryCompress(data, output, out var written, quality: 1, window: 22))
+            throw new InvalidOperationException("Brotli could not compress a chunk");
+        return output.AsSpan(0, written).ToArray();
     }
 
     /// <summary>Queues a chunk; <paramref name="payload"/> (compression included) runs on the writer thread.</summary>

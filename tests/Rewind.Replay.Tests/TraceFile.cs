@@ -84,21 +84,21 @@ public sealed class TraceFile
         return new KeyframeRecord(record, instruction, eventIndex, position, registersLength);
     }
 
-    /// <summary>A keyframe chunk holding <paramref name="record"/> (zlib-compressed, as the format stores it).</summary>
+    /// <summary>A keyframe chunk holding <paramref name="record"/> (Brotli-compressed, as the format stores it).</summary>
     public static TraceChunk EncodeKeyframe(byte[] record)
     {
         using var output = new MemoryStream();
-        using (var zlib = new ZLibStream(output, CompressionLevel.Optimal, leaveOpen: true))
-            zlib.Write(record);
+        using (var brotli = new BrotliStream(output, CompressionLevel.Optimal, leaveOpen: true))
+            brotli.Write(record);
         return new TraceChunk(KeyframeKind, output.ToArray());
     }
 
     static byte[] Inflate(byte[] compressed)
     {
         using var input = new MemoryStream(compressed);
-        using var zlib = new ZLibStream(input, CompressionMode.Decompress);
+        using var brotli = new BrotliStream(input, CompressionMode.Decompress);
         using var output = new MemoryStream();
-        zlib.CopyTo(output);
+        brotli.CopyTo(output);
         return output.ToArray();
     }
 
