@@ -21,12 +21,18 @@ public static unsafe class RegisterFile
 
     public static int Size => Registers.Length * 8 + XmmCount * 16 + StCount * StSize;
 
-    public static byte[] Capture(Cpu cpu)
+    public static byte[] Capture(Cpu cpu) => Capture(cpu, cpu.Read(X86Register.Rip));
+
+    /// <summary>
+    /// Captures the registers at the start of a block from a block hook: the engine's RIP may still
+    /// hold an earlier address there (chained blocks do not store it), so the block's address is given.
+    /// </summary>
+    public static byte[] Capture(Cpu cpu, ulong rip)
     {
         var bytes = new byte[Size];
         var span = bytes.AsSpan();
         for (var i = 0; i < Registers.Length; i++)
-            BinaryPrimitives.WriteUInt64LittleEndian(span[(i * 8)..], cpu.Read(Registers[i]));
+            BinaryPrimitives.WriteUInt64LittleEndian(span[(i * 8)..], Registers[i] == X86Register.Rip ? rip : cpu.Read(Registers[i]));
         var offset = Registers.Length * 8;
         for (var i = 0; i < XmmCount; i++, offset += 16)
             BinaryPrimitives.WriteUInt128LittleEndian(span[offset..], cpu.ReadXmm(i));

@@ -36,8 +36,9 @@ internal sealed unsafe class ReplayHooks : IDisposable
     /// <summary>
     /// Installs the hooks that are needed, once; <paramref name="stopAt"/> stops before that instruction runs.
     /// A later call (a run that continues after a stop) only moves the stop position.
+    /// <paramref name="translated"/>: code already ran, so its translations must be dropped for the hooks to apply.
     /// </summary>
-    public void Install(long stopAt)
+    public void Install(long stopAt, bool translated)
     {
         _stopAt = stopAt;
         Stopped = false;
@@ -52,7 +53,9 @@ internal sealed unsafe class ReplayHooks : IDisposable
             cpu.AddHook(HookType.MemReadAfter, (delegate* unmanaged[Cdecl]<nint, int, ulong, int, long, void*, void>)&OnMemory, user);
         if (MemoryWrite is not null)
             cpu.AddHook(HookType.MemWrite, (delegate* unmanaged[Cdecl]<nint, int, ulong, int, long, void*, void>)&OnMemory, user);
-        cpu.DropAllTranslations();
+        // Dropping every translation is costly in the engine (it commits its whole code buffer): only when there are some.
+        if (translated)
+            cpu.DropAllTranslations();
     }
 
     static ReplayHooks From(void* user) => Unsafe.As<ReplayHooks>(GCHandle.FromIntPtr((nint)user).Target!);

@@ -172,7 +172,7 @@ public sealed class ReplayKernel : Kernel
         {
             if (keyframe.Instruction != process.Instructions)
                 throw Diverged(process, $"keyframe {_keyframe} was recorded at instruction {keyframe.Instruction:N0}, replay is at {process.Instructions:N0}");
-            var registers = RegisterFile.Capture(process.Cpu);
+            var registers = RegisterFile.Capture(process.Cpu, pc);
             var differences = RegisterFile.Differences(keyframe.Registers, registers).ToList();
             foreach (var page in keyframe.ChangedPages)
             {

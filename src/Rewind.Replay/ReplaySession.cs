@@ -11,6 +11,9 @@ namespace Rewind.Replay;
 public sealed class ReplaySession : IDisposable
 {
     readonly ReplayHooks _hooks;
+    readonly ReplayWatches _watches;
+    bool _ran; // code has been translated: hooks added from now on need translations dropped
+    bool _ownsTrace = true;
 
     ReplaySession(TraceReader trace, ReplayKernel kernel, GuestProcess process)
     {
@@ -18,6 +21,7 @@ public sealed class ReplaySession : IDisposable
         Kernel = kernel;
         Process = process;
         _hooks = new ReplayHooks(process);
+        _watches = new ReplayWatches(process);
     }
 
     /// <summary>Called before every instruction (slows replay down to per-instruction speed).</summary>
@@ -28,6 +32,20 @@ public sealed class ReplaySession : IDisposable
 
     /// <summary>Called for every data write, with the value written.</summary>
     public MemoryCallback? MemoryWrite { get => _hooks.MemoryWrite; set => _hooks.MemoryWrite = value; }
+
+    /// <summary>
+    /// Calls <paramref name="callback"/> before every execution of an instruction at one of
+    /// <paramref name="addresses"/>, with its exact instruction count. Only those addresses are
+    /// instrumented, so the rest runs at block-counting speed. Set before the first <see cref="Run"/>.
+    /// </summary>
+    public void WatchAddresses(IEnumerable<ulong> addresses, InstructionCallback callback) => _watches.WatchAddresses(addresses, callback);
+
+    /// <summary>
+    /// Calls <paramref name="callback"/> just before each of the instructions numbered
+    /// <paramref name="instructions"/> runs (the guest state is then exactly before it). Only the
+    /// block holding the next one is instrumented, when it is reached.
+    /// </summary>
+    public void WatchInstructions(IEnumerable<long> instructions, InstructionCallback callback) => _watches.WatchInstructions(instructions, callback);
 
     /// <summary>Called after each syscall is replayed, with what the trace recorded for it.</summary>
     public Action<SyscallEvent>? SyscallReplayed { get => Kernel.SyscallReplayed; set => Kernel.SyscallReplayed = value; }
@@ -54,8 +72,10 @@ public sealed class ReplaySession : IDisposable
     /// <summary>
     /// Opens <paramref name="trace"/> for replay from its start, or from keyframe
     /// <paramref name="fromKeyframe"/> (whose whole state is restored), as the index does for each segment.
+    /// With <paramref name="leaveTraceOpen"/>, disposing the session leaves <paramref name="trace"/> open for
+    /// the caller to reuse (one reader per thread replays many segments).
     /// </summary>
-    public static ReplaySession Open(TraceReader trace, bool verify = false, Action<int, ReadOnlyMemory<byte>>? output = null, int? fromKeyframe = null)
+    public static ReplaySession Open(TraceReader trace, bool verify = false, Action<int, ReadOnlyMemory<byte>>? output = null, int? fromKeyframe = null, bool leaveTraceOpen = false)
     {
         var header = trace.Header;
         if (fromKeyframe is { } k && (k < 0 || k >= trace.KeyframeCount))
@@ -77,7 +97,7 @@ public sealed class ReplaySession : IDisposable
                 kernel.Start(process);
             else
                 kernel.Restore(process);
-            return new ReplaySession(trace, kernel, process);
+            return new ReplaySession(trace, kernel, process) { _ownsTrace = !leaveTraceOpen };
         }
         catch
         {
@@ -93,14 +113,21 @@ public sealed class ReplaySession : IDisposable
     /// </summary>
     public ExitStatus? Run(long stopAt = long.MaxValue)
     {
-        _hooks.Install(stopAt);
+        // With per-instruction callbacks their code hook stops too; otherwise only the block
+        // holding the stop is instrumented, when it is reached.
+        var perInstruction = BeforeInstruction is not null || MemoryRead is not null || MemoryWrite is not null;
+        _hooks.Install(perInstruction ? stopAt : long.MaxValue, _ran);
+        _watches.Install(perInstruction ? long.MaxValue : stopAt, _ran);
+        _ran = true;
         return Process.Run();
     }
 
     public void Dispose()
     {
         _hooks.Dispose();
+        _watches.Dispose();
         Process.Dispose();
-        Trace.Dispose();
+        if (_ownsTrace)
+            Trace.Dispose();
     }
 }

@@ -23,6 +23,9 @@ public sealed unsafe class InstructionCounter : IDisposable
         public long Instructions;
         public long NextKeyframe;
         public ulong BlockEnd;
+        public ulong BlockStart;
+        public long BlockFirst; // instruction count at the start of the current block
+        public long NextWatch;
         public nint Owner; // GCHandle of the counter, for the slow paths
         public fixed ulong Addresses[1 << CacheBits];
         public fixed uint Sizes[1 << CacheBits];
@@ -40,6 +43,7 @@ public sealed unsafe class InstructionCounter : IDisposable
         _memory = memory;
         _state = (State*)NativeMemory.AllocZeroed((nuint)sizeof(State));
         _state->NextKeyframe = long.MaxValue;
+        _state->NextWatch = long.MaxValue;
         _self = GCHandle.Alloc(this);
         _state->Owner = GCHandle.ToIntPtr(_self);
         memory.CodeChanged += (_, _) => Clear();
@@ -62,6 +66,28 @@ public sealed unsafe class InstructionCounter : IDisposable
     /// <summary>End address of the block entered last.</summary>
     public ulong BlockEnd => _state->BlockEnd;
 
+    /// <summary>Start address of the block entered last.</summary>
+    public ulong BlockStart => _state->BlockStart;
+
+    /// <summary>The instruction count when the block entered last started: the index of its first instruction.</summary>
+    public long BlockFirst => _state->BlockFirst;
+
+    /// <summary>
+    /// Instruction count watched for (long.MaxValue: none): <see cref="WatchReached"/> is raised when a block that
+    /// holds this instruction is entered, before it runs and before it is counted.
+    /// </summary>
+    public long NextWatch
+    {
+        get => _state->NextWatch;
+        set => _state->NextWatch = value;
+    }
+
+    /// <summary>
+    /// Raised with the block's address and instruction count when it holds <see cref="NextWatch"/>. Returning true
+    /// means the block was redirected to be translated again (with new hooks) before it runs: it is not counted now.
+    /// </summary>
+    public Func<ulong, int, bool>? WatchReached { get; set; }
+
     /// <summary>Raised at the start of a block, before it runs, once <see cref="NextKeyframe"/> is reached.</summary>
     public Action<ulong>? KeyframeDue { get; set; }
 
@@ -81,9 +107,13 @@ public sealed unsafe class InstructionCounter : IDisposable
         if (state->Instructions >= state->NextKeyframe)
             Owner(state).KeyframeDue?.Invoke(address);
         state->BlockEnd = address + size;
+        state->BlockStart = address;
+        state->BlockFirst = state->Instructions;
         var slot = (int)((address ^ (address >> CacheBits)) & CacheMask);
         if (state->Addresses[slot] == address && state->Sizes[slot] == size && state->Counts[slot] != 0)
         {
+            if (state->Instructions + state->Counts[slot] > state->NextWatch && Owner(state).WatchReached?.Invoke(address, state->Counts[slot]) == true)
+                return; // retranslated and run again: counted then
             state->Instructions += state->Counts[slot];
             return;
         }
@@ -94,6 +124,8 @@ public sealed unsafe class InstructionCounter : IDisposable
         state->Addresses[slot] = address;
         state->Sizes[slot] = size;
         state->Counts[slot] = (ushort)count;
+        if (state->Instructions + count > state->NextWatch && counter.WatchReached?.Invoke(address, count) == true)
+            return;
         state->Instructions += count;
     }
 

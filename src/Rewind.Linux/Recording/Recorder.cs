@@ -104,7 +104,7 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
     /// <summary>Registers, the mapping list and every page whose contents changed since the last keyframe.</summary>
     Keyframe TakeKeyframe(GuestProcess process, ulong pc)
     {
-        var registers = RegisterFile.Capture(process.Cpu);
+        var registers = RegisterFile.Capture(process.Cpu, pc);
         var changed = new List<PageRecord>();
         var current = new Dictionary<ulong, UInt128>(_pageHashes.Count);
         foreach (var mapping in process.Memory.Mappings)
