@@ -6,6 +6,12 @@ namespace Rewind.Cli;
 
 public static class Program
 {
+    /// <summary>
+    /// No response files: arguments starting with '@' are the guest's own (record -- prog @x) or
+    /// dx expressions (@$cursession...), never files of more arguments.
+    /// </summary>
+    static readonly ParserConfiguration Configuration = new() { ResponseFileTokenReplacer = null };
+
     public static int Main(string[] args)
     {
         var root = new RootCommand("Rewind: record Linux x86-64 programs once, then ask the run anything.")
@@ -15,10 +21,16 @@ public static class Program
             ReplayCommand.Create(),
             InfoCommand.Create(),
             SyscallsCommand.Create(),
+            EventsCommand.Create(),
+            ThreadsCommand.Create(),
+            ModulesCommand.Create(),
+            MemoryMapCommand.Create(),
+            MemoryCommand.Create(),
+            DxCommand.Create(),
         };
         try
         {
-            return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            return root.Parse(args, Configuration).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (Environment.GetEnvironmentVariable("REWIND_DEBUG") is null)
         {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the guest test programs with the machine's gcc: every <name>.c becomes
-# <name>-static, <name>-dynamic and <name>-pie; nostdlib.c becomes nostdlib only.
+# <name>-static, <name>-dynamic and <name>-pie; nostdlib.c and countable.c (no C
+# library) become nostdlib and countable only.
 # Usage: tests/guest/build.sh [OUTDIR]   (default tests/guest/bin). Quiet on success.
 set -euo pipefail
 
@@ -31,8 +32,8 @@ compile() {
 common=(-O1 -g -Wall -Wextra -std=gnu11)
 for source in "$here"/*.c; do
   name=$(basename "$source" .c)
-  if [[ $name == nostdlib ]]; then
-    compile "$out/nostdlib" "$source" "" -nostdlib -static -fno-pie -no-pie -O1 -g -Wall -Wextra
+  if [[ $name == nostdlib || $name == countable ]]; then
+    compile "$out/$name" "$source" "" -nostdlib -static -fno-pie -no-pie -O1 -g -Wall -Wextra
     continue
   fi
   compile "$out/$name-static" "$source" -lm "${common[@]}" -static

@@ -1,0 +1,99 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Rewind.Query.Introspection;
+using Rewind.Trace;
+using Spectre.Console;
+
+namespace Rewind.Cli.Commands;
+
+/// <summary>rewind events: TTD's Events list of a trace (threads, modules, exceptions, exit), without replaying it.</summary>
+internal static class EventsCommand
+{
+    public static Command Create()
+    {
+        var trace = new Argument<string>("trace") { Description = "The trace file." };
+        var format = ViewFormat.CreateOption();
+        var command = new Command("events",
+            "List the trace's events in execution order, as TTD's @$curprocess.TTD.Events does: ThreadCreated, ThreadTerminated, "
+            + "ModuleLoaded, ModuleUnloaded, Exception (signal name, number as code, program counter) and ProcessExit (exit code), "
+            + "each at its position (SEQUENCE:STEPS in hex). Reads the trace's events only; no replay.")
+        {
+            trace, format,
+        };
+        command.SetAction(parse => ViewFormat.Run(parse.GetValue(trace)!, model =>
+        {
+            if (parse.GetValue(format) == ViewFormat.Jsonl)
+            {
+                ViewFormat.WriteJsonLines(model.Events, ModelJson.Write);
+                return 0;
+            }
+            var table = new Table().AddColumn("Position").AddColumn("Type").AddColumn("Details");
+            foreach (var e in model.Events)
+                table.AddRow(e.Position.ToString(), e.Type.ToString(), Markup.Escape(Details(e)));
+            AnsiConsole.Write(table);
+            return 0;
+        }));
+        return command;
+    }
+
+    static string Details(TimelineEvent e) => e switch
+    {
+        { Module: { } module } => $"{module.Name} at {ModelJson.Hex(module.Address)} ({module.Path})",
+        { Exception: { } exception } => $"{exception.Name} (code {exception.Code}) at pc {ModelJson.Hex(exception.ProgramCounter)}"
+            + (exception.Address != 0 ? $", address {ModelJson.Hex(exception.Address)}" : ""),
+        { Thread: { } thread } => $"thread {thread.Id} (unique id {thread.UniqueId})",
+        { Type: TimelineEventType.ProcessExit, ExitCode: { } code } => $"exit code {code.ToString(CultureInfo.InvariantCulture)}",
+        { Type: TimelineEventType.ProcessExit } => "ended by a signal",
+        _ => "",
+    };
+}
+
+/// <summary>What the views (events, threads, modules) share: the --format option, opening the trace, jsonl output.</summary>
+internal static class ViewFormat
+{
+    public const string Table = "table";
+    public const string Jsonl = "jsonl";
+
+    public static Option<string> CreateOption()
+    {
+        var option = new Option<string>("--format")
+        {
+            Description = "Output format: 'table' (for people) or 'jsonl' (one JSON object per line; addresses as \"0x...\" strings, positions as \"SEQ:STEPS\").",
+            DefaultValueFactory = _ => Table,
+        };
+        option.AcceptOnlyFromAmong(Table, Jsonl);
+        return option;
+    }
+
+    /// <summary>Opens the trace, builds its model and runs <paramref name="show"/>; a bad trace is a one-line error.</summary>
+    public static int Run(string path, Func<TraceModel, int> show)
+    {
+        TraceModel model;
+        try
+        {
+            using var reader = TraceReader.Open(path);
+            model = TraceModel.Build(reader);
+        }
+        catch (TraceFormatException e)
+        {
+            return Diagnostics.Fail(e.Message);
+        }
+        return show(model);
+    }
+
+    /// <summary>Writes each item as one JSON object on its own line to stdout.</summary>
+    public static void WriteJsonLines<T>(IEnumerable<T> items, Action<Utf8JsonWriter, T> write)
+    {
+        using var stdout = new BufferedStream(Console.OpenStandardOutput(), 1 << 16);
+        using var json = new Utf8JsonWriter(stdout, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        foreach (var item in items)
+        {
+            write(json, item);
+            json.Flush();
+            stdout.WriteByte((byte)'\n');
+            json.Reset();
+        }
+    }
+}

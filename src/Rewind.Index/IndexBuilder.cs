@@ -1,0 +1,111 @@
+using System.Runtime.ExceptionServices;
+using Rewind.Trace;
+
+namespace Rewind.Index;
+
+/// <summary>
+/// Builds a <see cref="TraceIndex"/> by replaying the trace's segments in parallel, one engine per
+/// worker thread and one segment at a time per engine, each from its keyframe to the next.
+/// </summary>
+public static class IndexBuilder
+{
+    /// <summary>How often progress is reported while segments run.</summary>
+    static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Builds the index of the trace at <paramref name="tracePath"/>, open as <paramref name="trace"/>.</summary>
+    public static TraceIndex Build(string tracePath, TraceReader trace, TraceIdentity identity, IProgress<IndexProgress>? progress = null,
+        int? workers = null, CancellationToken cancellation = default)
+    {
+        var instructions = trace.End?.Instructions ?? trace.LastRecordedInstruction();
+        var keyframes = trace.KeyframeInstructions;
+        var plan = new SegmentInfo[keyframes.Count];
+        for (var k = 0; k < keyframes.Count; k++)
+            plan[k] = new SegmentInfo(k, keyframes[k], Math.Max(keyframes[k], k + 1 < keyframes.Count ? keyframes[k + 1] : instructions));
+
+        var results = new SegmentInfo[plan.Length];
+        var running = new SegmentReplay?[Math.Max(1, Math.Min(workers ?? Environment.ProcessorCount, Math.Max(1, plan.Length)))];
+        var finished = new long[running.Length];
+        var next = -1;
+        var done = 0;
+        var gate = new Lock();
+        ExceptionDispatchInfo? failure = null;
+
+        void Work(int worker)
+        {
+            try
+            {
+                using var reader = TraceReader.Open(tracePath);
+                int k;
+                while (failure is null && !cancellation.IsCancellationRequested && (k = Interlocked.Increment(ref next)) < plan.Length)
+                {
+                    var segment = plan[k];
+                    using var replay = SegmentReplay.Open(reader, k);
+                    using var indexer = new SegmentIndexer(replay, segment);
+                    lock (gate)
+                        running[worker] = replay;
+                    try
+                    {
+                        if (k + 1 < plan.Length)
+                            replay.RunToBlockAtOrAfter(segment.End);
+                        else
+                            replay.RunToEnd();
+                    }
+                    finally
+                    {
+                        lock (gate)
+                            running[worker] = null;
+                    }
+                    var (read, write, execute, accessors) = indexer.Pages;
+                    results[k] = segment with { Read = read, Write = write, Execute = execute, Accessors = accessors };
+                    Interlocked.Add(ref finished[worker], segment.Length);
+                    Interlocked.Increment(ref done);
+                }
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref failure, ExceptionDispatchInfo.Capture(e), null);
+            }
+        }
+
+        var threads = new Thread[running.Length];
+        for (var i = 0; i < threads.Length; i++)
+        {
+            var worker = i;
+            threads[i] = new Thread(() => Work(worker)) { Name = $"rewind index {worker}", IsBackground = true };
+            threads[i].Start();
+        }
+
+        // Meanwhile, on this thread: the sequencing events, for positions.
+        var sequencing = new List<long>();
+        foreach (var traceEvent in trace.Events())
+        {
+            if (traceEvent is SyscallEvent or SignalEvent or ExitEvent)
+                sequencing.Add(traceEvent.Instruction);
+        }
+
+        while (true)
+        {
+            var allDone = threads.All(t => t.Join(ProgressInterval));
+            if (progress is not null)
+            {
+                long sum = 0;
+                lock (gate)
+                {
+                    for (var i = 0; i < running.Length; i++)
+                    {
+                        sum += Volatile.Read(ref finished[i]);
+                        // The running segment's count, read while its engine runs: fine for a progress bar.
+                        if (running[i] is { } replay)
+                            sum += Math.Clamp(replay.Instructions - plan[replay.Keyframe].Start, 0, plan[replay.Keyframe].Length);
+                    }
+                }
+                progress.Report(new IndexProgress(Volatile.Read(ref done), plan.Length, Math.Min(sum, instructions), instructions));
+            }
+            if (allDone)
+                break;
+        }
+        failure?.Throw();
+        cancellation.ThrowIfCancellationRequested();
+        return new TraceIndex(identity, instructions, sequencing, results);
+    }
+}

@@ -1,0 +1,282 @@
+using System.Globalization;
+
+namespace Rewind.Query.Dx;
+
+/// <summary>
+/// Evaluates parsed dx expressions against a trace: @$cursession and @$curprocess (see
+/// <see cref="DxModel"/>), members, methods, [n], LINQ-style collection methods with lambdas,
+/// comparisons and arithmetic. Errors are <see cref="DxException"/>s that point at the expression part at fault.
+/// </summary>
+public sealed class DxEvaluator
+{
+    static readonly IReadOnlyDictionary<string, object?> EmptyScope = new Dictionary<string, object?>();
+
+    readonly DxModel _model;
+
+    public DxEvaluator(TraceSession session) => _model = new DxModel(session);
+
+    /// <summary>The cursor the last SeekTo() left (null before any).</summary>
+    public TraceCursor? Cursor => _model.Cursor;
+
+    /// <summary>Parses and evaluates <paramref name="text"/>.</summary>
+    public object? Evaluate(string text) => Evaluate(DxParser.Parse(text), EmptyScope);
+
+    object? Evaluate(DxNode node, IReadOnlyDictionary<string, object?> scope)
+    {
+        switch (node)
+        {
+            case DxNumber number:
+                return number.Value;
+            case DxString text:
+                return text.Value;
+            case DxVariable variable:
+                return _model.Variable(variable);
+            case DxName name:
+                if (scope.TryGetValue(name.Name, out var bound))
+                    return bound;
+                return name.Name switch
+                {
+                    "true" => true,
+                    "false" => false,
+                    _ => throw new DxException($"unknown name '{name.Name}': use @$cursession or @$curprocess, or a lambda's parameter", name.Offset, name.Length),
+                };
+            case DxLambda lambda:
+                return new DxFunction(lambda, scope);
+            case DxMember member:
+                return Member(Evaluate(member.Target, scope), member);
+            case DxCall call:
+                return Call(Evaluate(call.Target, scope), call, call.Arguments.Select(a => Evaluate(a, scope)).ToArray());
+            case DxIndex index:
+                return Index(Evaluate(index.Target, scope), index, Evaluate(index.Index, scope));
+            case DxUnary unary:
+                return Unary(unary, Evaluate(unary.Operand, scope));
+            case DxBinary binary:
+                return Binary(binary, scope);
+            default:
+                throw new DxException("cannot evaluate this", node.Offset, node.Length);
+        }
+    }
+
+    static object? Member(object? target, DxMember member)
+    {
+        if (target is DxObject obj)
+        {
+            if (obj.TryGetMember(member.Name, out var value))
+                return value;
+            if (obj.TryGetMethod(member.Name, out _))
+                throw new DxException($"'{member.Name}' is a method: call it as {member.Name}()", NameOffset(member), member.Name.Length);
+        }
+        throw new DxException($"{TypeName(target)} has no member '{member.Name}'{Known(target)}", NameOffset(member), member.Name.Length);
+    }
+
+    static int NameOffset(DxMember member) => member.Offset + member.Length - member.Name.Length;
+
+    static int NameOffset(DxCall call) => call.Target.Offset + call.Target.Length + 1;
+
+    static string Known(object? target) => target is DxObject obj && obj.MemberNames.Any() ? $" (it has {string.Join(", ", obj.MemberNames)})" : "";
+
+    object? Call(object? target, DxCall call, IReadOnlyList<object?> arguments)
+    {
+        if (target is DxObject obj && obj.TryGetMethod(call.Name, out var method))
+            return method(arguments, call);
+        if (target is DxCollection collection)
+            return CollectionMethod(collection, call, arguments);
+        throw new DxException($"{TypeName(target)} has no method '{call.Name}'{Known(target)}", NameOffset(call), call.Name.Length);
+    }
+
+    object? CollectionMethod(DxCollection collection, DxCall call, IReadOnlyList<object?> arguments)
+    {
+        switch (call.Name)
+        {
+            case "Count":
+                Arity(call, arguments, 0);
+                Int128 count = 0;
+                foreach (var _ in collection)
+                    count++;
+                return count;
+            case "First":
+                Arity(call, arguments, 0);
+                foreach (var item in collection)
+                    return item;
+                throw new DxException("First(): the collection is empty", NameOffset(call), call.Name.Length);
+            case "Last":
+                Arity(call, arguments, 0);
+                object? last = null;
+                var any = false;
+                foreach (var item in collection)
+                    (last, any) = (item, true);
+                return any ? last : throw new DxException("Last(): the collection is empty", NameOffset(call), call.Name.Length);
+            case "Take":
+                {
+                    Arity(call, arguments, 1);
+                    var n = Count(call, arguments[0]);
+                    return new DxCollection(() => collection.Take(n));
+                }
+            case "Skip":
+                {
+                    Arity(call, arguments, 1);
+                    var n = Count(call, arguments[0]);
+                    return new DxCollection(() => collection.Skip(n));
+                }
+            case "Where":
+                {
+                    Arity(call, arguments, 1);
+                    var predicate = Function(call, arguments[0]);
+                    return new DxCollection(() => collection.Where(item => Invoke(predicate, item) switch
+                    {
+                        bool keep => keep,
+                        var other => throw new DxException($"Where() needs a condition, but the lambda gave {TypeName(other)}", predicate.Lambda.Body.Offset, predicate.Lambda.Body.Length),
+                    }));
+                }
+            case "Select":
+                {
+                    Arity(call, arguments, 1);
+                    var selector = Function(call, arguments[0]);
+                    return new DxCollection(() => collection.Select(item => Invoke(selector, item)));
+                }
+            default:
+                throw new DxException($"collections have no method '{call.Name}' (they have Count(), First(), Last(), Take(n), Skip(n), Where(x => ...), Select(x => ...) and [n])",
+                    NameOffset(call), call.Name.Length);
+        }
+    }
+
+    object? Invoke(DxFunction function, object? argument)
+    {
+        var scope = new Dictionary<string, object?>(function.Scope, StringComparer.Ordinal) { [function.Lambda.Parameter] = argument };
+        return Evaluate(function.Lambda.Body, scope);
+    }
+
+    static DxFunction Function(DxCall call, object? argument) =>
+        argument as DxFunction ?? throw new DxException($"{call.Name}() needs a lambda such as m => m.AccessType == \"Write\"", call.Arguments[0].Offset, call.Arguments[0].Length);
+
+    static int Count(DxCall call, object? argument) => argument switch
+    {
+        Int128 n when n >= 0 && n <= int.MaxValue => (int)n,
+        Int128 => throw new DxException($"{call.Name}() needs a count from 0 to 0x7fffffff", call.Arguments[0].Offset, call.Arguments[0].Length),
+        _ => throw new DxException($"{call.Name}() needs a number, not {TypeName(argument)}", call.Arguments[0].Offset, call.Arguments[0].Length),
+    };
+
+    internal static void Arity(DxCall call, IReadOnlyList<object?> arguments, int expected)
+    {
+        if (arguments.Count != expected)
+        {
+            var what = expected switch { 0 => "no arguments", 1 => "one argument", _ => $"{expected} arguments" };
+            throw new DxException($"{call.Name}() takes {what}, not {arguments.Count}", NameOffset(call), call.Length - (NameOffset(call) - call.Offset));
+        }
+    }
+
+    static object? Index(object? target, DxIndex index, object? key)
+    {
+        if (target is not DxCollection collection)
+            throw new DxException($"{TypeName(target)} cannot be indexed with [n]", index.Offset, index.Length);
+        if (key is not Int128 n)
+            throw new DxException($"an index is a number, not {TypeName(key)}", index.Index.Offset, index.Index.Length);
+        if (n < 0)
+            throw new DxException($"index {Hex(n)} is negative", index.Index.Offset, index.Index.Length);
+        Int128 position = 0;
+        foreach (var item in collection)
+        {
+            if (position == n)
+                return item;
+            position++;
+        }
+        throw new DxException($"index {Hex(n)} is past the end: the collection has {Hex(position)} items", index.Index.Offset, index.Index.Length);
+    }
+
+    static object? Unary(DxUnary unary, object? operand) => (unary.Operator, operand) switch
+    {
+        ("!", bool b) => !b,
+        ("-", Int128 n) => -n,
+        _ => throw new DxException($"'{unary.Operator}' does not apply to {TypeName(operand)}", unary.Offset, unary.Length),
+    };
+
+    object? Binary(DxBinary binary, IReadOnlyDictionary<string, object?> scope)
+    {
+        var left = Evaluate(binary.Left, scope);
+        if (binary.Operator is "&&" or "||")
+        {
+            var l = left as bool? ?? throw new DxException($"'{binary.Operator}' needs conditions, not {TypeName(left)}", binary.Left.Offset, binary.Left.Length);
+            if (binary.Operator == "&&" ? !l : l)
+                return l;
+            var right = Evaluate(binary.Right, scope);
+            return right as bool? ?? throw new DxException($"'{binary.Operator}' needs conditions, not {TypeName(right)}", binary.Right.Offset, binary.Right.Length);
+        }
+        var r = Evaluate(binary.Right, scope);
+        switch (binary.Operator)
+        {
+            case "==":
+                return Compare(binary, left, r, equality: true) == 0;
+            case "!=":
+                return Compare(binary, left, r, equality: true) != 0;
+            case "<":
+                return Compare(binary, left, r, equality: false) < 0;
+            case "<=":
+                return Compare(binary, left, r, equality: false) <= 0;
+            case ">":
+                return Compare(binary, left, r, equality: false) > 0;
+            case ">=":
+                return Compare(binary, left, r, equality: false) >= 0;
+        }
+        if (binary.Operator == "+" && left is string ls && r is string rs)
+            return ls + rs;
+        if (left is not Int128 a || r is not Int128 b)
+            throw new DxException($"'{binary.Operator}' needs numbers, not {TypeName(left)} and {TypeName(r)}", binary.Offset, binary.Length);
+        return binary.Operator switch
+        {
+            "+" => a + b,
+            "-" => a - b,
+            "*" => a * b,
+            "/" or "%" when b == 0 => throw new DxException("division by zero", binary.Right.Offset, binary.Right.Length),
+            "/" => a / b,
+            "%" => a % b,
+            _ => throw new DxException($"unknown operator '{binary.Operator}'", binary.Offset, binary.Length),
+        };
+    }
+
+    /// <summary>Orders two values: numbers, strings, bools (equality only), positions (also against "SEQ:STEPS" text).</summary>
+    int Compare(DxBinary binary, object? left, object? right, bool equality)
+    {
+        left = Unwrap(left);
+        right = Unwrap(right);
+        switch (left, right)
+        {
+            case (Int128 a, Int128 b):
+                return a.CompareTo(b);
+            case (string a, string b):
+                return string.CompareOrdinal(a, b);
+            case (bool a, bool b) when equality:
+                return a == b ? 0 : 1;
+            case (Trace.Positions.Position a, Trace.Positions.Position b):
+                return a.CompareTo(b);
+            case (Trace.Positions.Position a, string b):
+                return a.CompareTo(_model.ResolvePosition(b, binary.Right));
+            case (string a, Trace.Positions.Position b):
+                return _model.ResolvePosition(a, binary.Left).CompareTo(b);
+            case (null, null) when equality:
+                return 0;
+            case (null, _) or (_, null) when equality:
+                return 1;
+            default:
+                throw new DxException($"cannot compare {TypeName(left)} with {TypeName(right)}", binary.Offset, binary.Length);
+        }
+    }
+
+    static object? Unwrap(object? value) => value is DxObject { Underlying: { } underlying } ? underlying : value;
+
+    internal static string TypeName(object? value) => value switch
+    {
+        null => "nothing",
+        Int128 => "a number",
+        string => "a string",
+        bool => "a condition",
+        DxCollection => "a collection",
+        DxFunction => "a lambda",
+        DxText => "a command's output",
+        DxObject { Underlying: Trace.Positions.Position } => "a position",
+        DxObject => "an object",
+        _ => value.GetType().Name,
+    };
+
+    internal static string Hex(Int128 value) =>
+        value < 0 ? "-0x" + (-value).ToString("x", CultureInfo.InvariantCulture) : "0x" + value.ToString("x", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,195 @@
+using Rewind.Linux.Execution;
+using Rewind.Linux.Syscalls;
+using Rewind.Trace;
+using Rewind.Trace.Positions;
+
+namespace Rewind.Query.Introspection;
+
+/// <summary>
+/// What the trace says about its process, threads and modules, and the events TTD lists for them,
+/// built from the trace's events in one pass (no replay): the C# side of <c>rewind events</c>,
+/// <c>threads</c>, <c>modules</c> and memorymap, and of <c>@$curprocess.TTD.Events</c>,
+/// <c>.TTD.Threads</c> and <c>.Modules</c> in dx.
+/// </summary>
+/// <remarks>
+/// Modules come from the file-backed mappings: the mappings of one file form a module once one
+/// of them is executable (see <see cref="ModuleInfo"/>). The program and its interpreter are
+/// mapped by the start event, so they are loaded at the first position. Traces hold one process
+/// with one thread for now (tid = pid); <see cref="Threads"/> is a list for when they hold more.
+/// </remarks>
+public sealed class TraceModel
+{
+    TraceModel(Timeline timeline, ProcessInfo process, IReadOnlyList<ThreadInfo> threads, IReadOnlyList<ModuleInfo> modules,
+        IReadOnlyList<TimelineEvent> events, ModuleMap moduleMap)
+    {
+        Timeline = timeline;
+        Process = process;
+        Threads = threads;
+        Modules = modules;
+        Events = events;
+        ModuleMap = moduleMap;
+    }
+
+    /// <summary>The trace's positions (Sequence:Steps) and instruction counts.</summary>
+    public Timeline Timeline { get; }
+
+    public ProcessInfo Process { get; }
+
+    /// <summary>Threads in creation order (UniqueId 1, 2, ...).</summary>
+    public IReadOnlyList<ThreadInfo> Threads { get; }
+
+    /// <summary>Every module the trace loaded, in load order; <see cref="ModuleInfo.Index"/> is the index here.</summary>
+    public IReadOnlyList<ModuleInfo> Modules { get; }
+
+    /// <summary>Thread, module, exception and exit events in execution order.</summary>
+    public IReadOnlyList<TimelineEvent> Events { get; }
+
+    /// <summary>Which module holds an address at an instruction count.</summary>
+    public ModuleMap ModuleMap { get; }
+
+    /// <summary>Modules loaded at <paramref name="position"/> (see <see cref="ModuleInfo.IsLoadedAt"/>).</summary>
+    public IEnumerable<ModuleInfo> ModulesAt(Position position) => Modules.Where(m => m.IsLoadedAt(position));
+
+    /// <summary>The module that holds <paramref name="address"/> while instruction <paramref name="instruction"/> runs, or null.</summary>
+    public ModuleInfo? ModuleAt(ulong address, long instruction) =>
+        ModuleMap.Find(address, instruction) is var index and >= 0 ? Modules[index] : null;
+
+    /// <summary>Reads the events of <paramref name="trace"/> once and builds the model.</summary>
+    public static TraceModel Build(TraceReader trace)
+    {
+        var tracker = new MappingTracker();
+        var sequencing = new List<long>();
+        var names = new List<(string Name, long At, long From)>();
+        string? executable = null;
+        int? parent = null;
+        ExitEvent? exit = null;
+        SignalEvent? signal = null;
+        long last = 0;
+
+        foreach (var traceEvent in trace.Events())
+        {
+            last = Math.Max(last, traceEvent.Instruction);
+            IReadOnlyList<Effect> effects;
+            long from;
+            switch (traceEvent)
+            {
+                case StartEvent start:
+                    effects = start.Effects;
+                    from = 0;
+                    // The loader maps the program first, then its interpreter.
+                    executable ??= start.Effects.OfType<MapEffect>().FirstOrDefault(m => m.Path is not null)?.Path;
+                    break;
+                case SyscallEvent syscall:
+                    sequencing.Add(syscall.Instruction);
+                    effects = syscall.Effects;
+                    from = syscall.Instruction + 1;
+                    if (syscall.Number == (int)SyscallNumber.getppid && parent is null && syscall.Result > 0)
+                        parent = (int)syscall.Result;
+                    break;
+                case ExitEvent exitEvent:
+                    sequencing.Add(exitEvent.Instruction);
+                    exit = exitEvent;
+                    continue;
+                case SignalEvent signalEvent:
+                    sequencing.Add(signalEvent.Instruction);
+                    signal = signalEvent;
+                    continue;
+                default:
+                    continue;
+            }
+            foreach (var effect in effects)
+            {
+                if (effect is NameEffect name)
+                {
+                    if (names.Count == 0 || names[^1].Name != name.Name)
+                        names.Add((name.Name, traceEvent.Instruction, from));
+                }
+                else
+                {
+                    tracker.Apply(effect);
+                }
+            }
+            tracker.EndEvent(traceEvent.Instruction, from);
+        }
+
+        var instructions = trace.End?.Instructions ?? Math.Max(last, trace.LastRecordedInstruction());
+        var timeline = new Timeline(sequencing, instructions);
+        Position At(long instruction) => timeline.At(Math.Clamp(instruction, 0, Math.Max(0, timeline.Instructions - 1)));
+        var lifetime = timeline.Lifetime;
+
+        var header = trace.Header;
+        if (names.Count == 0)
+            names.Add((TaskNameOf(header.Program), 0, 0));
+        var process = new ProcessInfo
+        {
+            Id = header.ProcessId,
+            ParentId = parent,
+            ExecutablePath = executable ?? header.Program,
+            Names = names.Select(n => new TaskName(n.Name, At(n.At), n.From)).ToArray(),
+            Lifetime = new Lifetime(lifetime.Start, lifetime.End),
+        };
+        var thread = new ThreadInfo(1, header.ProcessId, process.Lifetime, process.Lifetime);
+
+        var modules = new ModuleInfo[tracker.Modules.Count];
+        for (var i = 0; i < modules.Length; i++)
+        {
+            var draft = tracker.Modules[i];
+            modules[i] = new ModuleInfo
+            {
+                Index = i,
+                Name = Path.GetFileName(draft.Path),
+                Path = draft.Path,
+                Address = draft.Base,
+                Size = draft.End - draft.Base,
+                Loaded = At(draft.LoadedAt),
+                Unloaded = draft.UnloadedAt is { } unloaded ? At(unloaded) : null,
+                LoadedFromInstruction = draft.LoadedFrom,
+                UnloadedFromInstruction = draft.UnloadedFrom,
+            };
+        }
+
+        var events = new List<TimelineEvent> { new(TimelineEventType.ThreadCreated, thread.Lifetime.Start) { Thread = thread } };
+        foreach (var module in modules)
+        {
+            events.Add(new TimelineEvent(TimelineEventType.ModuleLoaded, module.Loaded) { Module = module });
+            if (module.Unloaded is { } unloaded)
+                events.Add(new TimelineEvent(TimelineEventType.ModuleUnloaded, unloaded) { Module = module });
+        }
+        if (signal is not null)
+        {
+            var name = Enum.IsDefined((Signal)signal.Signal) ? ((Signal)signal.Signal).ToString() : $"signal {signal.Signal}";
+            events.Add(new TimelineEvent(TimelineEventType.Exception, At(signal.Instruction))
+            {
+                Exception = new ExceptionInfo(name, signal.Signal, signal.Pc, signal.Address),
+            });
+        }
+        if (exit is not null || signal is not null || trace.End is not null)
+            events.Add(new TimelineEvent(TimelineEventType.ThreadTerminated, thread.Lifetime.End) { Thread = thread });
+        if (exit is not null)
+            events.Add(new TimelineEvent(TimelineEventType.ProcessExit, At(exit.Instruction)) { ExitCode = exit.Status });
+        else if (signal is not null)
+            events.Add(new TimelineEvent(TimelineEventType.ProcessExit, At(signal.Instruction))); // no exit code: the Exception says why
+
+        // Execution order; at one position: creation, loads, unloads, the exception, then the endings.
+        var ordered = events.Select((e, i) => (Event: e, Order: i))
+            .OrderBy(e => e.Event.Position.Instruction).ThenBy(e => Rank(e.Event.Type)).ThenBy(e => e.Order)
+            .Select(e => e.Event).ToArray();
+        return new TraceModel(timeline, process, [thread], modules, ordered, tracker.BuildMap());
+    }
+
+    static int Rank(TimelineEventType type) => type switch
+    {
+        TimelineEventType.ThreadCreated => 0,
+        TimelineEventType.ModuleLoaded => 1,
+        TimelineEventType.ModuleUnloaded => 2,
+        TimelineEventType.Exception => 3,
+        TimelineEventType.ThreadTerminated => 4,
+        _ => 5,
+    };
+
+    static string TaskNameOf(string program)
+    {
+        var name = Path.GetFileName(program);
+        return name.Length > 15 ? name[..15] : name;
+    }
+}

@@ -1,0 +1,226 @@
+using System.Collections;
+using Rewind.Index;
+using Rewind.Trace;
+
+namespace Rewind.Query;
+
+/// <summary>
+/// TTD.Memory(begin, end, mask): every access to [begin, end) of the kinds in the mask, in
+/// execution order, streamed. Enumerating replays only the segments whose pages the index says
+/// were touched, and in them only the chunks that touched them, with hooks limited to the range;
+/// the other chunks run without memory hooks. Segments replay in parallel (one engine per core)
+/// ahead of the reader, which gets their results in order; memory use does not depend on the
+/// trace's length or on the number of results. Each enumeration runs the query again.
+/// </summary>
+public sealed class MemoryQuery : IEnumerable<MemoryAccess>
+{
+    readonly TraceSession _session;
+    readonly MemoryQuerySpec _spec;
+
+    internal MemoryQuery(TraceSession session, ulong begin, ulong end, MemoryMask mask)
+    {
+        _session = session;
+        _spec = new MemoryQuerySpec(begin, end, mask, session.ThreadId);
+    }
+
+    public ulong Begin => _spec.Begin;
+    public ulong End => _spec.End;
+    public MemoryMask Mask => _spec.Mask;
+
+    /// <summary>How many engines replay segments at once (default: one per core).</summary>
+    public int Workers { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// Puts pc hooks on all code rather than on the code the index says touched the range's pages
+    /// (slower; the results are the same: for checking the index).
+    /// </summary>
+    public bool PcHooksEverywhere { get; set; }
+
+    /// <summary>The segments that can hold matches, with the chunks of each to replay with hooks.</summary>
+    public IReadOnlyList<(SegmentInfo Segment, ulong Chunks)> Plan() =>
+        _session.Index.SegmentsTouching(Begin, End - 1, Mask.PageUses()).ToArray();
+
+    /// <summary>At most this many pc hooks: the engine checks every code hook's range at each hooked instruction.</summary>
+    const int MaxCodeHooks = 16;
+
+    public IEnumerator<MemoryAccess> GetEnumerator() => Scan().GetEnumerator();
+
+    /// <summary>Merges ranges that overlap or lie close, then the closest ones until at most <paramref name="limit"/> remain.</summary>
+    internal static List<(ulong Start, ulong End)> MergeRanges(IEnumerable<(ulong Start, ulong End)> ranges, int limit)
+    {
+        var merged = new List<(ulong Start, ulong End)>();
+        foreach (var (start, end) in ranges.OrderBy(r => r.Start))
+        {
+            if (merged.Count > 0 && start <= merged[^1].End + 64)
+                merged[^1] = (merged[^1].Start, Math.Max(merged[^1].End, end));
+            else
+                merged.Add((start, end));
+        }
+        while (merged.Count > limit)
+        {
+            var closest = 0;
+            for (var i = 1; i < merged.Count - 1; i++)
+            {
+                if (merged[i + 1].Start - merged[i].End < merged[closest + 1].Start - merged[closest].End)
+                    closest = i;
+            }
+            merged[closest] = (merged[closest].Start, merged[closest + 1].End);
+            merged.RemoveAt(closest + 1);
+        }
+        return merged;
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    IEnumerable<MemoryAccess> Scan()
+    {
+        var plan = Plan();
+        if (plan.Count == 0)
+            yield break;
+        using var run = new ScanRun(_session, _spec, plan, Math.Max(1, Math.Min(Workers, plan.Count)), PcHooksEverywhere);
+        for (var i = 0; i < plan.Count; i++)
+        {
+            foreach (var access in run.Results(i))
+                yield return access;
+        }
+    }
+
+    /// <summary>Worker threads replaying the planned segments, each with its own trace reader and engine.</summary>
+    sealed class ScanRun : IDisposable
+    {
+        readonly TraceSession _session;
+        readonly MemoryQuerySpec _spec;
+        readonly IReadOnlyList<(SegmentInfo Segment, ulong Chunks)> _plan;
+        readonly AccessBatches[] _results;
+        readonly Thread[] _threads;
+        readonly MemoryScanner?[] _active;
+        readonly CancellationTokenSource _cancel = new();
+        readonly Lock _gate = new();
+        readonly bool _everywhere;
+        int _next = -1;
+
+        public ScanRun(TraceSession session, MemoryQuerySpec spec, IReadOnlyList<(SegmentInfo, ulong)> plan, int workers, bool everywhere)
+        {
+            _everywhere = everywhere;
+            _session = session;
+            _spec = spec;
+            _plan = plan;
+            _results = new AccessBatches[plan.Count];
+            for (var i = 0; i < plan.Count; i++)
+                _results[i] = new AccessBatches(_cancel.Token);
+            _active = new MemoryScanner?[workers];
+            _threads = new Thread[workers];
+            for (var w = 0; w < workers; w++)
+            {
+                var worker = w;
+                _threads[w] = new Thread(() => Work(worker)) { Name = $"rewind memory {worker}", IsBackground = true };
+                _threads[w].Start();
+            }
+        }
+
+        public IEnumerable<MemoryAccess> Results(int segment) => _results[segment].Read();
+
+        void Work(int worker)
+        {
+            TraceReader? reader = null;
+            try
+            {
+                int i;
+                while (!_cancel.IsCancellationRequested && (i = Interlocked.Increment(ref _next)) < _plan.Count)
+                {
+                    try
+                    {
+                        reader ??= TraceReader.Open(_session.Path);
+                        Scan(worker, reader, i);
+                        _results[i].Complete();
+                    }
+                    catch (Exception e)
+                    {
+                        _results[i].Complete(e);
+                    }
+                }
+            }
+            finally
+            {
+                reader?.Dispose();
+                // Segments nobody took (after a cancellation) end empty.
+                int rest;
+                while ((rest = Interlocked.Increment(ref _next)) < _plan.Count)
+                    _results[rest].Complete(new OperationCanceledException());
+            }
+        }
+
+        void Scan(int worker, TraceReader reader, int i)
+        {
+            // When an access comes from code the index did not list, scan the segment again with pc
+            // hooks on all code, leaving out what the first scan delivered.
+            long skipThrough = -1;
+            var everywhere = _everywhere;
+            while (ScanOnce(worker, reader, i, everywhere, skipThrough) is { } delivered)
+                (everywhere, skipThrough) = (true, delivered);
+        }
+
+        /// <summary>Scans segment <paramref name="i"/>; null when done, else the last instruction delivered before the pc hooks fell short.</summary>
+        long? ScanOnce(int worker, TraceReader reader, int i, bool everywhere, long skipThrough)
+        {
+            var (segment, chunks) = _plan[i];
+            var accessors = everywhere ? null : Accessors(segment);
+            using var replay = SegmentReplay.Open(reader, segment.Keyframe);
+            using var scanner = new MemoryScanner(replay, segment, _spec, _session.Timeline, _results[i]) { SkipThrough = skipThrough };
+            lock (_gate)
+                _active[worker] = scanner;
+            try
+            {
+                foreach (var (start, end) in segment.Windows(chunks))
+                {
+                    if (_cancel.IsCancellationRequested || !replay.RunToBlockHolding(start))
+                        break;
+                    scanner.Install(accessors);
+                    var running = replay.RunToBlockAtOrAfter(end);
+                    scanner.Remove();
+                    if (scanner.Failure is { } failure)
+                        throw new InvalidOperationException($"memory query failed in segment {segment.Keyframe}: {failure.Message}", failure);
+                    if (scanner.Stale && !_cancel.IsCancellationRequested)
+                        return Math.Max(skipThrough, scanner.LastDelivered);
+                    if (!running || scanner.Cancelled)
+                        break;
+                }
+                return null;
+            }
+            finally
+            {
+                lock (_gate)
+                    _active[worker] = null;
+            }
+        }
+
+        /// <summary>
+        /// The code that read or wrote the range's pages in <paramref name="segment"/>, as merged
+        /// ranges; null when the query needs no pc hooks for data, or the index could not list the code.
+        /// </summary>
+        List<(ulong Start, ulong End)>? Accessors(SegmentInfo segment)
+        {
+            if ((_spec.Mask & (MemoryMask.Read | MemoryMask.Write | MemoryMask.Change)) == 0)
+                return null;
+            var blocks = new List<(ulong Start, uint Size)>();
+            if (!segment.Accessors.TryGetBlocks(_spec.Begin >> 12, (_spec.End - 1) >> 12, blocks))
+                return null;
+            return MergeRanges(blocks.Select(b => (b.Start, b.Start + Math.Max(b.Size, 1u))), MaxCodeHooks);
+        }
+
+        public void Dispose()
+        {
+            _cancel.Cancel();
+            lock (_gate)
+            {
+                foreach (var scanner in _active)
+                    scanner?.Cancel();
+            }
+            foreach (var thread in _threads)
+                thread.Join();
+            foreach (var results in _results)
+                results.Dispose();
+            _cancel.Dispose();
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using System.Globalization;
+using System.Text;
+using Rewind.Linux.Execution;
+using Rewind.Query.Introspection;
+using Rewind.Query.Plugins;
+using Rewind.Replay;
+
+namespace Rewind.Query.MemoryMap;
+
+/// <summary>
+/// PANDA's memorymap on a replay: for each reported instruction, the line
+/// <c>pc=0x.. instr_count=N process=NAME pid=P tid=T in_kernel=false image_name=.. image_path=.. image_base=0x..</c>
+/// with <c>(unknown)</c> for the image when the pc is in no module. Which instructions: every
+/// execution of a pc in <see cref="MemoryMapArguments.Pcs"/> (only those addresses are
+/// instrumented), each count in <see cref="MemoryMapArguments.InstructionCounts"/> (only the block
+/// holding it is instrumented), both when both are given (an instruction that matches both is
+/// reported once), and every instruction when neither is. Lines come in execution order, for the
+/// instructions the trace counts (0 to its instruction count - 1): an instruction that faulted and
+/// ended the program never completed and is not reported (its pc is in the Exception event). The
+/// process name is the task name (comm) at that instruction.
+/// </summary>
+public sealed class MemoryMapPlugin : IReplayPlugin, IDisposable
+{
+    readonly MemoryMapArguments _arguments;
+    readonly MemoryMapLineWriter _writer;
+    readonly long[] _nameFrom;
+    readonly byte[][] _processParts;
+    readonly byte[][] _imageParts;
+    readonly byte[] _unknownImage = Encoding.UTF8.GetBytes(" image_name=(unknown) image_path=(unknown) image_base=(unknown)\n");
+    ModuleMap.Cursor _modules;
+    ReplaySession? _session;
+    int _name;
+    long _nameUntil;
+    long _last = -1;
+    readonly long _end;
+
+    public MemoryMapPlugin(TraceModel model, MemoryMapArguments arguments, Stream output)
+    {
+        _arguments = arguments;
+        _end = model.Timeline.Instructions;
+        _writer = new MemoryMapLineWriter(output);
+        _modules = model.ModuleMap.CreateCursor();
+        var thread = model.Threads[0];
+        var names = model.Process.Names;
+        _nameFrom = names.Select(n => n.FromInstruction).ToArray();
+        _processParts = names.Select(n => Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
+            $" process={n.Name} pid={model.Process.Id} tid={thread.Id} in_kernel=false"))).ToArray();
+        _imageParts = model.Modules.Select(m => Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
+            $" image_name={m.Name} image_path={m.Path} image_base=0x{m.Address:x}\n"))).ToArray();
+        SeekName(0);
+    }
+
+    /// <summary>Makes the plugin from PANDA-style arguments (pcs, instr_counts); malformed lists are a <see cref="FormatException"/>.</summary>
+    public static IReplayPlugin Create(IReadOnlyDictionary<string, string> arguments, PluginContext context)
+    {
+        var parsed = MemoryMapArguments.Parse(arguments.GetValueOrDefault("pcs"), arguments.GetValueOrDefault("instr_counts"));
+        if (parsed.ReportsEverything)
+            context.Warn(AllInstructionsWarning);
+        return new MemoryMapPlugin(context.Model, parsed, context.Output);
+    }
+
+    public const string AllInstructionsWarning = "memorymap: neither pcs nor instr_counts given: all instructions will be reported";
+
+    /// <summary>Lines written so far.</summary>
+    public long Lines => _writer.Lines;
+
+    /// <summary>Why the output could not be written, if it could not (the replay was then paused).</summary>
+    public IOException? Failure => _writer.Failure;
+
+    public void Attach(ReplaySession session)
+    {
+        _session = session;
+        if (_arguments.ReportsEverything)
+        {
+            session.BeforeInstruction = OnInstruction;
+            return;
+        }
+        if (_arguments.Pcs.Count > 0)
+            session.WatchAddresses(_arguments.Pcs, OnInstruction);
+        if (_arguments.InstructionCounts.Count > 0)
+            session.WatchInstructions(_arguments.InstructionCounts, OnInstruction);
+    }
+
+    /// <summary>Called before each reported instruction runs, in execution order (twice for one that matches a pc and a count).</summary>
+    void OnInstruction(long instruction, ulong pc, int length)
+    {
+        if (instruction == _last || instruction >= _end)
+            return;
+        _last = instruction;
+        if (instruction >= _nameUntil || instruction < _nameFrom[_name])
+            SeekName(instruction);
+        var module = _modules.Find(pc, instruction);
+        _writer.Write(pc, instruction, _processParts[_name], module < 0 ? _unknownImage : _imageParts[module]);
+        if (_writer.Failure is not null)
+            _session?.Process.Pause(); // nowhere to write: stop the replay
+    }
+
+    void SeekName(long instruction)
+    {
+        var index = Array.BinarySearch(_nameFrom, instruction);
+        _name = Math.Max(0, index >= 0 ? index : ~index - 1);
+        _nameUntil = _name + 1 < _nameFrom.Length ? _nameFrom[_name + 1] : long.MaxValue;
+    }
+
+    public void Finish(ExitStatus? ending)
+    {
+        _writer.Flush();
+        if (_writer.Failure is { } failure)
+            throw new IOException(failure.Message, failure);
+    }
+
+    public void Dispose() => _writer.Dispose();
+}
