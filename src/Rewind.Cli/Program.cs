@@ -14,6 +14,9 @@ public static class Program
 
     public static int Main(string[] args)
     {
+        // Tables sent to a file or a pipe keep their rows whole instead of wrapping at 80 columns.
+        if (Console.IsOutputRedirected)
+            Spectre.Console.AnsiConsole.Profile.Width = 400;
         var root = new RootCommand("Rewind: record Linux x86-64 programs once, then ask the run anything.")
         {
             RunCommand.Create(),

@@ -265,7 +265,7 @@ internal static class MemoryCommand
             var seconds = clock.Elapsed.TotalSeconds;
             var where = session.Index.FilePath is { } file ? $"saved to {file}" : "not saved: the trace's folder and the cache folder are not writable";
             Diagnostics.Warn(string.Create(CultureInfo.InvariantCulture,
-                $"indexed {session.Index.Instructions:N0} instructions in {seconds:F1} s ({session.Index.Instructions / Math.Max(seconds, 1e-3) / 1e6:F0} M/s), {where}"));
+                $"indexed {session.Index.Instructions:N0} instructions in {seconds:F1} s ({session.Index.Instructions / Math.Max(seconds, 1e-3) / 1e6:0.#} M/s), {where}"));
         }
         return session;
     }
