@@ -74,6 +74,7 @@ internal static class ViewFormat
         try
         {
             using var reader = TraceReader.Open(path);
+            TraceCommandLine.WarnIfIncomplete(reader);
             model = TraceModel.Build(reader);
         }
         catch (TraceFormatException e)

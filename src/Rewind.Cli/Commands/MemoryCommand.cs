@@ -208,6 +208,7 @@ internal static class MemoryCommand
         try
         {
             using var session = Open(path);
+            TraceCommandLine.WarnIfIncomplete(session.Trace);
             return work(session);
         }
         catch (TraceFormatException e)

@@ -1,4 +1,5 @@
 using Rewind.Engine;
+using Rewind.Trace;
 
 namespace Rewind.Cli.Commands;
 
@@ -19,5 +20,12 @@ internal static class TraceCommandLine
             Diagnostics.Fail(e.Message);
             return false;
         }
+    }
+
+    /// <summary>Says when a trace was cut short, so that answers are known to cover only its first part.</summary>
+    public static void WarnIfIncomplete(TraceReader trace)
+    {
+        if (trace.Truncation is { } reason)
+            Diagnostics.Warn($"the trace is incomplete ({reason}): answers cover the run up to where it ends");
     }
 }
