@@ -5,7 +5,10 @@ namespace Rewind.Index;
 
 /// <summary>
 /// Builds a <see cref="TraceIndex"/> by replaying the trace's segments in parallel, one engine per
-/// worker thread and one segment at a time per engine, each from its keyframe to the next.
+/// worker thread. A worker takes a run of consecutive segments, restores the keyframe of the first
+/// and replays on through the others: restoring a keyframe and translating the code again cost
+/// more than a short segment's replay. Runs start long and shorten as the segments run out, so
+/// that the workers finish together.
 /// </summary>
 public static class IndexBuilder
 {
@@ -24,41 +27,59 @@ public static class IndexBuilder
 
         var results = new SegmentInfo[plan.Length];
         var running = new SegmentReplay?[Math.Max(1, Math.Min(workers ?? Environment.ProcessorCount, Math.Max(1, plan.Length)))];
+        var runningSegment = new int[running.Length];
         var finished = new long[running.Length];
-        var next = -1;
+        var next = 0;
         var done = 0;
         var gate = new Lock();
         ExceptionDispatchInfo? failure = null;
+
+        // The next run of consecutive segments: a share of what is left, so that runs shorten towards the end.
+        bool TakeRun(out int first, out int count)
+        {
+            lock (gate)
+            {
+                first = next;
+                count = Math.Max(1, (plan.Length - next) / (2 * running.Length));
+                next = Math.Min(plan.Length, next + count);
+                count = next - first;
+                return count > 0;
+            }
+        }
 
         void Work(int worker)
         {
             try
             {
                 using var reader = TraceReader.Open(tracePath);
-                int k;
-                while (failure is null && !cancellation.IsCancellationRequested && (k = Interlocked.Increment(ref next)) < plan.Length)
+                while (failure is null && !cancellation.IsCancellationRequested && TakeRun(out var first, out var count))
                 {
-                    var segment = plan[k];
-                    using var replay = SegmentReplay.Open(reader, k);
-                    using var indexer = new SegmentIndexer(replay, segment);
-                    lock (gate)
-                        running[worker] = replay;
-                    try
+                    using var replay = SegmentReplay.Open(reader, first);
+                    using var indexer = new SegmentIndexer(replay, plan[first]);
+                    for (var k = first; k < first + count && failure is null && !cancellation.IsCancellationRequested; k++)
                     {
-                        if (k + 1 < plan.Length)
-                            replay.RunToBlockAtOrAfter(segment.End);
-                        else
-                            replay.RunToEnd();
-                    }
-                    finally
-                    {
+                        var segment = plan[k];
+                        if (k > first)
+                            indexer.Begin(segment);
                         lock (gate)
-                            running[worker] = null;
+                            (running[worker], runningSegment[worker]) = (replay, k);
+                        try
+                        {
+                            if (k + 1 < plan.Length)
+                                replay.RunToBlockAtOrAfter(segment.End);
+                            else
+                                replay.RunToEnd();
+                        }
+                        finally
+                        {
+                            lock (gate)
+                                running[worker] = null;
+                        }
+                        var (read, write, execute, accessors) = indexer.Pages;
+                        results[k] = segment with { Read = read, Write = write, Execute = execute, Accessors = accessors };
+                        Interlocked.Add(ref finished[worker], segment.Length);
+                        Interlocked.Increment(ref done);
                     }
-                    var (read, write, execute, accessors) = indexer.Pages;
-                    results[k] = segment with { Read = read, Write = write, Execute = execute, Accessors = accessors };
-                    Interlocked.Add(ref finished[worker], segment.Length);
-                    Interlocked.Increment(ref done);
                 }
             }
             catch (Exception e)
@@ -96,7 +117,10 @@ public static class IndexBuilder
                         sum += Volatile.Read(ref finished[i]);
                         // The running segment's count, read while its engine runs: fine for a progress bar.
                         if (running[i] is { } replay)
-                            sum += Math.Clamp(replay.Instructions - plan[replay.Keyframe].Start, 0, plan[replay.Keyframe].Length);
+                        {
+                            var segment = plan[runningSegment[i]];
+                            sum += Math.Clamp(replay.Instructions - segment.Start, 0, segment.Length);
+                        }
                     }
                 }
                 progress.Report(new IndexProgress(Volatile.Read(ref done), plan.Length, Math.Min(sum, instructions), instructions));

@@ -10,7 +10,8 @@ namespace Rewind.Index;
 /// which of the segment's 64 chunks. Memory hooks cover the whole address space; the hook's fast
 /// path touches only native memory (a small direct-mapped filter of the lines noted since the
 /// chunk changed, then a hash table), and a block hook notes the executed lines and the chunk of
-/// the block being run.
+/// the block being run. One indexer follows one replay through consecutive segments: the hooks stay,
+/// <see cref="Begin"/> starts the tables of the next segment.
 /// </summary>
 internal sealed unsafe class SegmentIndexer : IDisposable
 {
@@ -36,26 +37,55 @@ internal sealed unsafe class SegmentIndexer : IDisposable
         public fixed ulong ExecuteFilter[FilterSize];
     }
 
-    readonly SegmentInfo _segment;
     readonly InstructionCounter _counter;
     readonly State* _state;
+    SegmentInfo _segment;
     GCHandle _self;
 
+    /// <summary>Hooks <paramref name="replay"/>, which has not run yet, and starts noting for <paramref name="segment"/>.</summary>
     public SegmentIndexer(SegmentReplay replay, SegmentInfo segment)
     {
-        _segment = segment;
         _counter = replay.Process.Counter;
         _state = (State*)NativeMemory.AllocZeroed((nuint)sizeof(State));
-        _state->Read.Initialize();
-        _state->Write.Initialize();
-        _state->Execute.Initialize();
-        _state->Accessors.Initialize();
+        _segment = segment;
+        InitializeTables();
         _self = GCHandle.Alloc(this);
         _state->Owner = GCHandle.ToIntPtr(_self);
         var cpu = replay.Cpu;
         cpu.AddHook(HookType.Block, (delegate* unmanaged[Cdecl]<nint, ulong, uint, State*, void>)&OnBlock, _state);
         cpu.AddHook(HookType.MemRead | HookType.MemWrite, (delegate* unmanaged[Cdecl]<nint, int, ulong, int, long, State*, void>)&OnMemory, _state);
         // Nothing has been translated yet, so the hooks apply everywhere without dropping code.
+    }
+
+    /// <summary>
+    /// Starts noting for <paramref name="segment"/>, the one after the segment noted so far, which the
+    /// replay has just reached: call after taking the previous segment's <see cref="Pages"/>.
+    /// </summary>
+    public void Begin(SegmentInfo segment)
+    {
+        _segment = segment;
+        FreeTables();
+        InitializeTables();
+        // An empty chunk range: the next block enters the new segment's chunks and clears the line filters.
+        (_state->ChunkBegin, _state->ChunkEnd) = (0, 0);
+        new Span<ulong>(_state->AccessorPages, FilterSize).Clear();
+        new Span<ulong>(_state->AccessorBlocks, FilterSize).Clear();
+    }
+
+    void InitializeTables()
+    {
+        _state->Read.Initialize();
+        _state->Write.Initialize();
+        _state->Execute.Initialize();
+        _state->Accessors.Initialize();
+    }
+
+    void FreeTables()
+    {
+        _state->Read.Free();
+        _state->Write.Free();
+        _state->Execute.Free();
+        _state->Accessors.Free();
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
@@ -130,10 +160,7 @@ internal sealed unsafe class SegmentIndexer : IDisposable
 
     public void Dispose()
     {
-        _state->Read.Free();
-        _state->Write.Free();
-        _state->Execute.Free();
-        _state->Accessors.Free();
+        FreeTables();
         NativeMemory.Free(_state);
         if (_self.IsAllocated)
             _self.Free();
