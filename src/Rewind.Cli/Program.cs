@@ -28,6 +28,7 @@ public static class Program
             ThreadsCommand.Create(),
             ModulesCommand.Create(),
             MemoryMapCommand.Create(),
+            IndexCommand.Create(),
             MemoryCommand.Create(),
             DxCommand.Create(),
         };

@@ -56,11 +56,13 @@ public sealed class TraceIndex
     /// The index of the trace at <paramref name="tracePath"/> (open as <paramref name="trace"/>): read from
     /// beside the trace when it is there and current, else built (reporting to <paramref name="progress"/>)
     /// and saved beside the trace, or in the user's cache folder when the trace's folder is read-only.
+    /// With <paramref name="rebuild"/> it is built even when a current one exists.
     /// </summary>
-    public static TraceIndex Open(string tracePath, TraceReader trace, IProgress<IndexProgress>? progress = null, CancellationToken cancellation = default)
+    public static TraceIndex Open(string tracePath, TraceReader trace, IProgress<IndexProgress>? progress = null, bool rebuild = false,
+        CancellationToken cancellation = default)
     {
         var identity = TraceIdentity.Of(tracePath);
-        foreach (var candidate in Candidates(tracePath, identity))
+        foreach (var candidate in rebuild ? [] : Candidates(tracePath, identity))
         {
             if (TryLoad(candidate, identity) is { } loaded)
             {

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using Rewind.Linux.Execution;
 using Rewind.Replay;
 using Rewind.Trace;
@@ -13,16 +15,21 @@ internal static class InfoCommand
     public static Command Create()
     {
         var trace = new Argument<string>("trace") { Description = "The trace file to describe." };
+        var json = new Option<bool>("--json") { Description = "Print the figures as one JSON object (sizes in bytes) instead of a table." };
         var command = new Command("info", "Describe a trace: program, how it ended, instruction count, size, keyframes, unsupported syscalls and stored files.")
         {
-            trace,
+            trace, json,
         };
         command.SetAction(parse =>
         {
             try
             {
                 using var reader = TraceReader.Open(parse.GetValue(trace)!);
-                Show(TraceSummary.Of(reader));
+                var summary = TraceSummary.Of(reader);
+                if (parse.GetValue(json))
+                    WriteJson(summary);
+                else
+                    Show(summary);
                 return 0;
             }
             catch (TraceFormatException e)
@@ -64,6 +71,26 @@ internal static class InfoCommand
         foreach (var file in s.FilesRead)
             files.AddRow(Markup.Escape(file.Path), "read", file.Bytes.ToString("N0", CultureInfo.InvariantCulture));
         AnsiConsole.Write(files);
+    }
+
+    static void WriteJson(TraceSummary s)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        using (var json = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartObject();
+            json.WriteString("program", s.Header.Program);
+            json.WriteString("ended", Ending(s));
+            json.WriteNumber("instructions", s.Instructions);
+            json.WriteNumber("syscalls", s.Syscalls);
+            json.WriteNumber("keyframes", s.Keyframes);
+            json.WriteNumber("fileBytes", s.FileSize);
+            json.WriteNumber("storedContentBytes", s.StoredContentBytes);
+            json.WriteNumber("bytesPerInstruction", s.Instructions == 0 ? 0 : (double)s.FileSize / s.Instructions);
+            json.WriteNumber("bytesPerInstructionWithoutContents", s.BytesPerInstruction);
+            json.WriteEndObject();
+        }
+        stdout.WriteByte((byte)'\n');
     }
 
     static string Ending(TraceSummary s) => s.Ending switch

@@ -203,11 +203,11 @@ internal static class MemoryCommand
     /// Opens a trace with its index (building it with a progress bar on stderr when needed) and
     /// runs <paramref name="work"/>; trace, engine, replay and query errors become one-line messages.
     /// </summary>
-    internal static int WithSession(string path, Func<TraceSession, int> work)
+    internal static int WithSession(string path, Func<TraceSession, int> work, bool rebuildIndex = false)
     {
         try
         {
-            using var session = Open(path);
+            using var session = Open(path, rebuildIndex);
             TraceCommandLine.WarnIfIncomplete(session.Trace);
             return work(session);
         }
@@ -233,14 +233,14 @@ internal static class MemoryCommand
         }
     }
 
-    static TraceSession Open(string path)
+    static TraceSession Open(string path, bool rebuildIndex)
     {
         if (!File.Exists(path))
             throw new TraceFormatException($"{path}: no such file");
         var clock = Stopwatch.StartNew();
         TraceSession? session = null;
         var interactive = !Console.IsErrorRedirected && AnsiConsole.Profile.Capabilities.Interactive;
-        if (interactive && TraceIndex.TryLoad(TraceIndex.PathFor(Path.GetFullPath(path)), TraceIdentity.Of(path)) is null)
+        if (interactive && (rebuildIndex || TraceIndex.TryLoad(TraceIndex.PathFor(Path.GetFullPath(path)), TraceIdentity.Of(path)) is null))
         {
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
             console.Progress()
@@ -253,13 +253,13 @@ internal static class MemoryCommand
                     {
                         task.MaxValue = Math.Max(1, p.Instructions);
                         task.Value = p.InstructionsDone;
-                    }));
+                    }), rebuildIndex: rebuildIndex);
                     task.Value = task.MaxValue;
                 });
         }
         else
         {
-            session = TraceSession.Open(path);
+            session = TraceSession.Open(path, rebuildIndex: rebuildIndex);
         }
         if (session!.Index.Built)
         {

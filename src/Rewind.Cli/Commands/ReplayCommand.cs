@@ -23,9 +23,14 @@ internal static class ReplayCommand
                 + string.Join("; ", PandaPlugins.All.Select(p => $"{p.Name} ({string.Join(", ", p.Arguments)}): {p.Summary}")),
             Arity = ArgumentArity.ZeroOrMore,
         };
+        var countAccesses = new Option<bool>("--count-accesses")
+        {
+            Description = "Count every data read and write, with the instruction that made it, and print the counts on stderr: "
+                + "the replay runs with memory hooks, as analyses that watch every access do.",
+        };
         var command = new Command("replay", "Replay a recorded run deterministically, without the original files, reproducing its output.")
         {
-            trace, verify, quiet, panda,
+            trace, verify, quiet, panda, countAccesses,
         };
         command.SetAction(parse =>
         {
@@ -56,6 +61,12 @@ internal static class ReplayCommand
                 }
                 foreach (var plugin in attached)
                     plugin.Attach(session);
+                long reads = 0, writes = 0;
+                if (parse.GetValue(countAccesses))
+                {
+                    session.MemoryRead = (_, _, _, _, _) => reads++;
+                    session.MemoryWrite = (_, _, _, _, _) => writes++;
+                }
                 var exit = session.Run(); // runs to the end (no stop position), unless a plugin stops it
                 try
                 {
@@ -71,6 +82,8 @@ internal static class ReplayCommand
                 if (exit.EndOfTrace is { } end)
                     return Diagnostics.Fail($"replay stopped early: {end}", 2);
                 var checkedKeyframes = parse.GetValue(verify) ? $", {session.Kernel.KeyframesVerified} keyframes verified" : "";
+                if (parse.GetValue(countAccesses))
+                    Diagnostics.Warn($"{reads:N0} reads and {writes:N0} writes");
                 Diagnostics.Warn($"replayed {exit.Instructions:N0} instructions in {clock.Elapsed.TotalSeconds:F2} s{checkedKeyframes}, final state {session.Kernel.FinalStateHash:x32}");
                 return GuestCommandLine.Report(exit);
             }

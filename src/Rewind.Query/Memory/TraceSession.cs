@@ -33,14 +33,15 @@ public sealed class TraceSession : IDisposable
     /// Opens the trace at <paramref name="path"/> and its index, building the index first when it
     /// is missing or stale (reported to <paramref name="progress"/>). A file that is not a readable
     /// trace is a <see cref="TraceFormatException"/>; a missing engine an <see cref="EngineException"/>.
+    /// With <paramref name="rebuildIndex"/> the index is built even when a current one exists.
     /// </summary>
-    public static TraceSession Open(string path, IProgress<IndexProgress>? progress = null, CancellationToken cancellation = default)
+    public static TraceSession Open(string path, IProgress<IndexProgress>? progress = null, bool rebuildIndex = false, CancellationToken cancellation = default)
     {
         EngineLibrary.Load();
         var trace = TraceReader.Open(path);
         try
         {
-            return new TraceSession(path, trace, TraceIndex.Open(path, trace, progress, cancellation));
+            return new TraceSession(path, trace, TraceIndex.Open(path, trace, progress, rebuildIndex, cancellation));
         }
         catch
         {
