@@ -51,9 +51,11 @@ internal sealed partial class Bench(BenchOptions options)
             Directory.CreateDirectory(output);
             var markdown = Path.Combine(output, "results.md");
             var json = Path.Combine(output, "results.json");
+            var chart = Path.Combine(output, "results.png");
             File.WriteAllText(markdown, Report.Markdown(results));
             File.WriteAllText(json, Report.Json(results));
-            AnsiConsole.MarkupLine($"Wrote [bold]{Markup.Escape(Shorten(markdown))}[/] and [bold]{Markup.Escape(Shorten(json))}[/]");
+            Chart.Write(results, chart);
+            AnsiConsole.MarkupLine($"Wrote [bold]{Markup.Escape(Shorten(markdown))}[/], [bold]{Markup.Escape(Shorten(json))}[/] and [bold]{Markup.Escape(Shorten(chart))}[/]");
         }
         finally
         {
@@ -144,6 +146,7 @@ internal sealed partial class Bench(BenchOptions options)
     {
         AnsiConsole.MarkupLine($"[bold]{workload.Name}[/]: {Markup.Escape(workload.Describe(options.Quick))}");
         var programs = new Dictionary<InputSize, Invocation?>();
+        var facts = new Dictionary<InputSize, TraceFacts>();
         var baselines = new Dictionary<InputSize, (Cell Cell, RunResult Reference)>();
         var cells = new Dictionary<string, Cell>();
 
@@ -156,9 +159,13 @@ internal sealed partial class Bench(BenchOptions options)
             if (program is null)
                 return null;
 
-            var trace = Path.Combine(work, "traces", $"{workload.Name}-{size.ToString().ToLowerInvariant()}.rwd");
-            Directory.CreateDirectory(Path.GetDirectoryName(trace)!);
-            var context = new CellContext(program, rewind, tool, trace, work);
+            if (!facts.TryGetValue(size, out var traceFacts))
+            {
+                var trace = Path.Combine(work, "traces", $"{workload.Name}-{size.ToString().ToLowerInvariant()}.rwd");
+                Directory.CreateDirectory(Path.GetDirectoryName(trace)!);
+                facts[size] = traceFacts = new TraceFacts(trace, program, rewind);
+            }
+            var context = new CellContext(program, rewind, tool, traceFacts, work);
             Cell cell;
             try
             {
@@ -212,12 +219,19 @@ internal sealed partial class Bench(BenchOptions options)
     Cell Measure(Workload workload, Column column, CellContext context, (Cell Cell, RunResult Reference)? baseline)
     {
         var what = $"{column.Title} of {workload.Name}";
-        if (column.Setup?.Invoke(context) is { } setup)
+        foreach (var setup in column.Setup?.Invoke(context) ?? [])
         {
             var result = ProcessRunner.Run(setup, timeout);
-            if (Problem(what + " (set-up)", column, result, baseline?.Reference) is { } problem)
+            if (Problem(what + " (set-up)", column, result, null) is { } problem)
                 return problem;
         }
+        if (column.Unavailable?.Invoke(context) is { } missing)
+        {
+            Note(missing);
+            return Cell.NotAvailable(missing);
+        }
+        if (column.Measure is { } measure)
+            return measure(context);
 
         var runs = new List<double>();
         var count = column.Once ? 1 : options.Runs;
@@ -226,7 +240,7 @@ internal sealed partial class Bench(BenchOptions options)
             if (column.RewindVerbs.Count > 0)
                 RewindUpToDate(context.Rewind);
             var result = ProcessRunner.Run(column.Command(context), timeout);
-            if (Problem(what, column, result, baseline?.Reference) is { } problem)
+            if (Problem(what, column, result, column.PrintsProgramOutput ? baseline?.Reference : null) is { } problem)
                 return problem;
             runs.Add(result.Seconds);
             if (result.Seconds >= LongRun.TotalSeconds)

@@ -11,8 +11,13 @@ internal enum CellState
     WrongOutput,
 }
 
-/// <summary>One measurement: the run times (median reported), the ratio to native, or why there is none.</summary>
-internal sealed record Cell(CellState State, IReadOnlyList<double> Runs, double? Ratio = null, string? Note = null)
+/// <summary>
+/// One measurement: the run times (median reported), the ratio to native, or why there is none. A cell
+/// that measures something other than time has no runs, its own <paramref name="Text"/> and its
+/// <paramref name="Figures"/> for results.json.
+/// </summary>
+internal sealed record Cell(CellState State, IReadOnlyList<double> Runs, double? Ratio = null, string? Note = null,
+    string? Text = null, IReadOnlyDictionary<string, double>? Figures = null)
 {
     public static Cell NotAvailable(string note) => new(CellState.NotAvailable, [], Note: note);
 
@@ -21,6 +26,7 @@ internal sealed record Cell(CellState State, IReadOnlyList<double> Runs, double?
     /// <summary>What the table shows: "0.61 s (8.4x)", "0.07 s" for native, ">300 s", "n/a".</summary>
     public string Display(int timeoutSeconds) => State switch
     {
+        CellState.Measured when Text is not null => Text,
         CellState.Measured when Ratio is { } ratio => $"{FormatSeconds(Seconds!.Value)} ({FormatRatio(ratio)})",
         CellState.Measured => FormatSeconds(Seconds!.Value),
         CellState.TimedOut => string.Create(CultureInfo.InvariantCulture, $">{timeoutSeconds} s"),

@@ -38,8 +38,20 @@ internal sealed class Column
     /// <summary>The stdout must equal the native stdout, or the bench stops: Rewind must not change what a program does.</summary>
     public bool MustMatchNative { get; init; }
 
-    /// <summary>An untimed run before the timed ones, when the column needs something made first (a trace).</summary>
-    public Func<CellContext, Invocation?>? Setup { get; init; }
+    /// <summary>The command prints the program's own output (false for queries of a trace): only then is it compared with native.</summary>
+    public bool PrintsProgramOutput { get; init; } = true;
+
+    /// <summary>Untimed runs before the timed ones, when the column needs something made first (a trace, its index).</summary>
+    public Func<CellContext, IEnumerable<Invocation>>? Setup { get; init; }
+
+    /// <summary>Why the column has nothing to measure for this workload (shown as n/a with a note); null when it has.</summary>
+    public Func<CellContext, string?>? Unavailable { get; init; }
+
+    /// <summary>
+    /// Measures something other than time (the trace's size): replaces the timed runs. Gets the setup done
+    /// first, like a timed column.
+    /// </summary>
+    public Func<CellContext, Cell>? Measure { get; init; }
 
     /// <summary>
     /// A file the column leaves for later columns (the trace that replay reuses); deleted when the cell did
@@ -47,8 +59,8 @@ internal sealed class Column
     /// </summary>
     public Func<CellContext, string>? Leaves { get; init; }
 
-    /// <summary>The timed command line.</summary>
-    public required Func<CellContext, Invocation> Command { get; init; }
+    /// <summary>The timed command line (none for a column that <see cref="Measure"/>s something else).</summary>
+    public Func<CellContext, Invocation> Command { get; init; } = _ => throw new InvalidOperationException("the column measures no command");
 
     public static IReadOnlyList<Column> All { get; } =
     [
@@ -86,8 +98,51 @@ internal sealed class Column
             Meaning = "rewind replay TRACE: the recorded run re-executed from the trace alone, output reproduced",
             RewindVerbs = ["record", "replay"],
             MustMatchNative = true,
-            Setup = c => File.Exists(c.Trace) ? null : Record(c),
+            Setup = TraceMade,
             Command = c => new([c.Rewind, "replay", c.Trace], c.Program.WorkingDirectory),
+        },
+        new()
+        {
+            Key = "rewind_replay_hooks",
+            Title = "replay + memory hooks",
+            Meaning = "rewind replay --count-accesses TRACE: replay with a hook on every data read and write and the pc of each",
+            RewindVerbs = ["record", "replay"],
+            MustMatchNative = true,
+            Setup = TraceMade,
+            Command = c => new([c.Rewind, "replay", "--count-accesses", c.Trace], c.Program.WorkingDirectory),
+        },
+        new()
+        {
+            Key = "rewind_index",
+            Title = "index build",
+            Meaning = "rewind index --rebuild TRACE: the index for memory queries, segments replayed in parallel on every core",
+            RewindVerbs = ["record", "index"],
+            MustMatchNative = true,
+            PrintsProgramOutput = false,
+            Setup = TraceMade,
+            Command = c => new([c.Rewind, "index", "--rebuild", c.Trace], c.Program.WorkingDirectory),
+        },
+        new()
+        {
+            Key = "rewind_memory",
+            Title = "memory query",
+            Meaning = "rewind memory TRACE A A+8 rw, indexed: every read and write of 8 bytes, the first variable in the program's .bss that it writes",
+            RewindVerbs = ["record", "index", "memory", "modules"],
+            MustMatchNative = true,
+            PrintsProgramOutput = false,
+            Setup = c => [.. TraceMade(c), new([c.Rewind, "index", c.Trace], c.Program.WorkingDirectory)],
+            Unavailable = c => c.Facts.QueryRange is null ? $"memory query: {c.Facts.QueryRangeProblem}" : null,
+            Command = c => new([c.Rewind, "memory", c.Trace, Hex(c.Facts.QueryRange!.Value), Hex(c.Facts.QueryRange!.Value + 8), "rw", "--format", "jsonl"],
+                c.Program.WorkingDirectory),
+        },
+        new()
+        {
+            Key = "trace_size",
+            Title = "trace bytes/instr",
+            Meaning = "size of the trace / instructions, and in brackets without the stored contents of the files the program read or mapped",
+            RewindVerbs = ["record", "info"],
+            Setup = TraceMade,
+            Measure = c => c.Facts.TraceSize(),
         },
         new()
         {
@@ -125,6 +180,19 @@ internal sealed class Column
         },
         new()
         {
+            Key = "rewind_memorymap",
+            Title = "memorymap to file (small input)",
+            Meaning = "rewind memorymap TRACE -o FILE: PANDA's line for every instruction, written to a file; small input",
+            RewindVerbs = ["record", "memorymap"],
+            Input = InputSize.Small,
+            FullOnly = true,
+            MustMatchNative = true,
+            PrintsProgramOutput = false,
+            Setup = TraceMade,
+            Command = c => new([c.Rewind, "memorymap", c.Trace, "-o", c.Scratch("memorymap.txt")], c.Program.WorkingDirectory),
+        },
+        new()
+        {
             Key = "lackey_trace_mem",
             Title = "lackey --trace-mem (small input)",
             Meaning = "valgrind --tool=lackey --trace-mem=yes, every access logged to a file; small input, one run",
@@ -137,10 +205,15 @@ internal sealed class Column
     ];
 
     static Invocation Record(CellContext c) => c.Under(c.Rewind, "record", "-o", c.Trace, "--");
+
+    /// <summary>Records the trace when an earlier column has not.</summary>
+    static IEnumerable<Invocation> TraceMade(CellContext c) => File.Exists(c.Trace) ? [] : [Record(c)];
+
+    static string Hex(ulong value) => $"0x{value:x}";
 }
 
 /// <summary>What a column's command line is built from, for one workload at one input size.</summary>
-internal sealed class CellContext(Invocation program, string rewind, string? toolPath, string trace, string scratchFolder)
+internal sealed class CellContext(Invocation program, string rewind, string? toolPath, TraceFacts facts, string scratchFolder)
 {
     readonly List<string> scratch = [];
 
@@ -154,7 +227,10 @@ internal sealed class CellContext(Invocation program, string rewind, string? too
     public string ToolPath => toolPath ?? throw new InvalidOperationException("the column names no tool");
 
     /// <summary>The trace of this workload at this size, shared by the columns that record and replay.</summary>
-    public string Trace => trace;
+    public string Trace => facts.Trace;
+
+    /// <summary>What the bench reads from that trace: its size, the range a memory query asks about.</summary>
+    public TraceFacts Facts => facts;
 
     /// <summary>A file for a tool's own output, deleted once the cell is measured.</summary>
     public string Scratch(string name)

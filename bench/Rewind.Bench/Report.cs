@@ -141,6 +141,8 @@ internal static class Report
                     foreach (var run in cell.Runs)
                         json.WriteNumberValue(Math.Round(run, 4));
                     json.WriteEndArray();
+                    foreach (var (name, value) in cell.Figures ?? new Dictionary<string, double>())
+                        json.WriteNumber(name, value);
                     if (cell.Note is { } note)
                         json.WriteString("note", note);
                     json.WriteEndObject();
