@@ -37,6 +37,13 @@ internal sealed partial class Bench(BenchOptions options)
         try
         {
             var setup = new WorkloadSetup(work.FullName, Path.Combine(root, "bench", "kernels"), Note);
+            var output = Path.GetFullPath(options.Out ?? Path.Combine(root, "bench", "results"));
+            Directory.CreateDirectory(output);
+            if (options.Targets)
+            {
+                MeasureTargets(machine, rewind, work.FullName, setup, output);
+                return 0;
+            }
             var rows = new List<Row>();
             foreach (var workload in workloads)
             {
@@ -47,8 +54,6 @@ internal sealed partial class Bench(BenchOptions options)
             AnsiConsole.WriteLine();
             Report.WriteTable(results);
 
-            var output = Path.GetFullPath(options.Out ?? Path.Combine(root, "bench", "results"));
-            Directory.CreateDirectory(output);
             var markdown = Path.Combine(output, "results.md");
             var json = Path.Combine(output, "results.json");
             var chart = Path.Combine(output, "results.png");
@@ -63,6 +68,20 @@ internal sealed partial class Bench(BenchOptions options)
             Delete(work);
         }
         return 0;
+    }
+
+    void MeasureTargets(Machine machine, string rewind, string work, WorkloadSetup setup, string output)
+    {
+        AnsiConsole.MarkupLine("[bold]targets[/]: index, memory query and memorymap on bench/kernels/compute.c");
+        var results = new Targets(options, rewind, work, setup).Measure();
+        var date = DateTimeOffset.UtcNow;
+        AnsiConsole.WriteLine();
+        Targets.WriteTable(results);
+        var markdown = Path.Combine(output, "targets.md");
+        var json = Path.Combine(output, "targets.json");
+        File.WriteAllText(markdown, Targets.Markdown(results, machine, date, options));
+        File.WriteAllText(json, Targets.Json(results, date));
+        AnsiConsole.MarkupLine($"Wrote [bold]{Markup.Escape(Shorten(markdown))}[/] and [bold]{Markup.Escape(Shorten(json))}[/]");
     }
 
     static void Delete(DirectoryInfo folder)

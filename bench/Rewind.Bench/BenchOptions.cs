@@ -13,6 +13,8 @@ internal sealed class BenchOptions
 
         Options:
           --quick          tiny inputs, each measurement run once, no lackey --trace-mem
+          --targets        instead of the table: the index, memory query and memorymap targets,
+                           on the compute kernel scaled to 1 and 3 billion instructions
           --out DIR        folder for results.md and results.json (default: bench/results)
           --only NAME      run one workload (sha256sum, gzip, sort, python, compute, pointer_chase)
           --repeat N       runs per measurement; the median is reported (default: 3)
@@ -22,6 +24,7 @@ internal sealed class BenchOptions
         """;
 
     public bool Quick { get; private set; }
+    public bool Targets { get; private set; }
     public string? Out { get; private set; }
     public string? Only { get; private set; }
     public int Repeat { get; private set; } = 3;
@@ -48,6 +51,9 @@ internal sealed class BenchOptions
             {
                 case "--quick":
                     options.Quick = true;
+                    break;
+                case "--targets":
+                    options.Targets = true;
                     break;
                 case "--out":
                     options.Out = Value();

@@ -16,8 +16,12 @@ internal sealed record Invocation(IReadOnlyList<string> Arguments, string Workin
             : $"'{argument.Replace("'", "'\\''", StringComparison.Ordinal)}'";
 }
 
-/// <summary>How one run ended: its wall-clock time and a digest of everything it wrote on stdout.</summary>
-internal sealed record RunResult(double Seconds, int ExitCode, bool TimedOut, string StdoutDigest, long StdoutBytes, string StderrTail)
+/// <summary>
+/// How one run ended: its wall-clock time, a digest of everything it wrote on stdout, when its first
+/// output came (null: none) and its peak resident memory (VmHWM, sampled while it ran; 0 when unknown).
+/// </summary>
+internal sealed record RunResult(double Seconds, int ExitCode, bool TimedOut, string StdoutDigest, long StdoutBytes, string StderrTail,
+    double? FirstOutputSeconds = null, long PeakResidentBytes = 0)
 {
     /// <summary>The last non-empty line of stderr, for one-line failure messages.</summary>
     public string LastError => StderrTail.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "no message";
@@ -62,33 +66,62 @@ internal static class ProcessRunner
             throw new BenchException($"cannot start {invocation.Arguments[0]}: {e.Message}");
         }
         process.StandardInput.Close();
-        var stdout = Task.Run(() => Digest(process.StandardOutput.BaseStream, stdoutCopy));
+        var stdout = Task.Run(() => Digest(process.StandardOutput.BaseStream, stdoutCopy, clock));
         var stderr = Task.Run(() => Tail(process.StandardError.BaseStream));
 
-        var timedOut = !process.WaitForExit(timeout);
-        if (timedOut)
+        // The peak memory is read from /proc while the process runs (the launcher execs, so the pid stays).
+        long peak = 0;
+        var timedOut = false;
+        while (!process.WaitForExit(MemorySampling))
         {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
+            peak = Math.Max(peak, PeakResident(process.Id));
+            if (clock.Elapsed > timeout)
+            {
+                timedOut = true;
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit();
+                break;
+            }
         }
         clock.Stop();
-        var (digest, bytes) = stdout.GetAwaiter().GetResult();
-        return new RunResult(clock.Elapsed.TotalSeconds, timedOut ? -1 : process.ExitCode, timedOut, digest, bytes, stderr.GetAwaiter().GetResult());
+        var (digest, bytes, first) = stdout.GetAwaiter().GetResult();
+        return new RunResult(clock.Elapsed.TotalSeconds, timedOut ? -1 : process.ExitCode, timedOut, digest, bytes, stderr.GetAwaiter().GetResult(), first, peak);
     }
 
-    static (string Digest, long Bytes) Digest(Stream stream, Stream? copy)
+    static readonly TimeSpan MemorySampling = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>VmHWM of a running process in bytes; 0 when it has gone.</summary>
+    static long PeakResident(int pid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                    return long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), System.Globalization.CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+        }
+        return 0;
+    }
+
+    static (string Digest, long Bytes, double? FirstOutputSeconds) Digest(Stream stream, Stream? copy, Stopwatch clock)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = new byte[1 << 16];
         long total = 0;
+        double? first = null;
         int read;
         while ((read = stream.Read(buffer)) > 0)
         {
+            first ??= clock.Elapsed.TotalSeconds;
             hash.AppendData(buffer.AsSpan(0, read));
             copy?.Write(buffer.AsSpan(0, read));
             total += read;
         }
-        return (Convert.ToHexStringLower(hash.GetHashAndReset()), total);
+        return (Convert.ToHexStringLower(hash.GetHashAndReset()), total, first);
     }
 
     static string Tail(Stream stream)
