@@ -259,6 +259,9 @@ public sealed class ReplayKernel : Kernel
                 case NameEffect name:
                     process.Name = name.Name;
                     break;
+                case ExecEffect exec:
+                    process.StartNewImage(exec.Path, exec.Arguments);
+                    break;
             }
         }
     }

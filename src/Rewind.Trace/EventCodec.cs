@@ -110,6 +110,12 @@ internal static class EventCodec
                 case NameEffect name:
                     w.Write(name.Name);
                     break;
+                case ExecEffect exec:
+                    w.Write(exec.Path);
+                    w.Write((ulong)exec.Arguments.Count);
+                    foreach (var argument in exec.Arguments)
+                        w.Write(argument);
+                    break;
                 default:
                     throw new ArgumentException($"unknown effect {effect.GetType().Name}", nameof(effects));
             }
@@ -136,10 +142,20 @@ internal static class EventCodec
                 EffectKind.Discard => new DiscardEffect(r.ReadUnsigned(), r.ReadUnsigned()),
                 EffectKind.Register => new RegisterEffect(r.ReadInt(), r.ReadUnsigned()),
                 EffectKind.Name => new NameEffect(r.ReadString() ?? ""),
+                EffectKind.Exec => ReadExec(ref r),
                 _ => throw new InvalidDataException($"unknown effect kind {(int)kind}"),
             };
         }
         return effects;
+    }
+
+    static ExecEffect ReadExec(ref VarintReader r)
+    {
+        var path = r.ReadString() ?? "";
+        var arguments = new string[r.ReadInt()];
+        for (var i = 0; i < arguments.Length; i++)
+            arguments[i] = r.ReadString() ?? "";
+        return new ExecEffect(path, arguments);
     }
 
     static MapEffect ReadMap(ref VarintReader r)

@@ -47,7 +47,7 @@ public abstract record Effect
     internal abstract EffectKind Kind { get; }
 }
 
-internal enum EffectKind : byte { Write = 1, WriteBlob, Map, Unmap, Protect, Remap, Brk, InitBrk, Discard, Register, Name }
+internal enum EffectKind : byte { Write = 1, WriteBlob, Map, Unmap, Protect, Remap, Brk, InitBrk, Discard, Register, Name, Exec }
 
 /// <summary>Bytes the kernel side wrote into guest memory.</summary>
 public sealed record MemoryWrite(ulong Address, byte[] Data) : Effect
@@ -110,4 +110,13 @@ public sealed record RegisterEffect(int Register, ulong Value) : Effect
 public sealed record NameEffect(string Name) : Effect
 {
     internal override EffectKind Kind => EffectKind.Name;
+}
+
+/// <summary>
+/// execve replaced the program: the registers and per-image state start afresh (the effects that
+/// follow set up the new image), and the process now runs <paramref name="Path"/> with <paramref name="Arguments"/>.
+/// </summary>
+public sealed record ExecEffect(string Path, IReadOnlyList<string> Arguments) : Effect
+{
+    internal override EffectKind Kind => EffectKind.Exec;
 }

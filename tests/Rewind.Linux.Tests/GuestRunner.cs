@@ -83,6 +83,13 @@ public static class GuestRunner
         throw new FileNotFoundException($"no ELF executable named {name} in PATH");
     }
 
+    static readonly string[] SystemDirectories = ["/usr/bin", "/bin"];
+
+    /// <summary>The absolute path of a system script such as gunzip (Debian's, not a shim that PATH may put first).</summary>
+    public static string SystemScript(string name) =>
+        SystemDirectories.Select(directory => Path.Combine(directory, name)).FirstOrDefault(File.Exists)
+        ?? throw new FileNotFoundException($"no script named {name} in /usr/bin or /bin");
+
     public static Task<RunResult> NativeAsync(string program, IEnumerable<string> arguments, RunSettings? settings = null)
     {
         settings ??= new RunSettings();

@@ -90,7 +90,7 @@ public sealed class RunMatchesNativeTests(HostFiles files) : IClassFixture<HostF
     static readonly string[] GuestNames =
     [
         "hello", "files", "compute", "nullderef", "readonly_write", "unknown_syscall",
-        "prctl_name", "mmap", "time_random", "environ", "stdin_echo",
+        "prctl_name", "mmap", "time_random", "environ", "stdin_echo", "exec_chain",
     ];
 
     public static TheoryData<string> GuestPrograms()
@@ -142,12 +142,22 @@ public sealed class RunMatchesNativeTests(HostFiles files) : IClassFixture<HostF
         var compressed = await AssertSameAsync(gzip, ["-c", files.CompressibleFile]);
         Assert.True(compressed.Stdout.Length > 0);
 
-        // gunzip is a shell script around 'gzip -d', which needs exec; call gzip -d directly.
+        // gunzip is a shell script that executes 'gzip -d'.
         var original = await File.ReadAllBytesAsync(files.CompressibleFile);
-        var restored = await GuestRunner.RewindAsync(gzip, ["-d", "-c"], new RunSettings { Stdin = compressed.Stdout });
+        var restored = await GuestRunner.RewindAsync(GuestRunner.SystemScript("gunzip"), ["-c"], new RunSettings { Stdin = compressed.Stdout });
         Assert.Equal(0, restored.ExitCode);
         Assert.Equal("", restored.Stderr);
-        Assert.True(original.AsSpan().SequenceEqual(restored.Stdout), $"gzip -dc under rewind gave {restored.Stdout.Length} bytes, not the {original.Length} of the original");
+        Assert.True(original.AsSpan().SequenceEqual(restored.Stdout), $"gunzip -c under rewind gave {restored.Stdout.Length} bytes, not the {original.Length} of the original");
+    }
+
+    [Theory]
+    [InlineData("bash", "-c", "ls -la {0}")] // one simple command: bash executes it in its own process
+    [InlineData("env", "LC_ALL=C", "ls", "-la", "{0}")]
+    [InlineData("bash", "-c", "exec -a renamed-ls ls {0}; echo not reached")]
+    public async Task ProgramsThatExecuteAnotherMatchNative(string tool, params string[] arguments)
+    {
+        var result = await AssertSameAsync(GuestRunner.Tool(tool), arguments.Select(a => string.Format(System.Globalization.CultureInfo.InvariantCulture, a, files.ListedDirectory)).ToArray());
+        Assert.Contains("a.txt", result.StdoutText, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -220,6 +230,12 @@ public sealed class RunMatchesNativeTests(HostFiles files) : IClassFixture<HostF
                 Assert.Equal(native.ExitCode, emulated.ExitCode);
                 Assert.Contains("still running\n", emulated.StdoutText, StringComparison.Ordinal);
                 Assert.Contains("rewind: unsupported syscall io_uring_setup (425) returned ENOSYS", emulated.Stderr, StringComparison.Ordinal);
+                break;
+
+            case "exec_chain":
+                var chain = await AssertSameAsync(path, []);
+                Assert.Equal(7, chain.ExitCode);
+                Assert.Contains("second image: argc=4 argv[2]=third argument env=passed on\nsame pid: yes\n", chain.StdoutText, StringComparison.Ordinal);
                 break;
 
             case "nostdlib":

@@ -6,7 +6,7 @@ namespace Rewind.Replay.Tests;
 /// <summary>Static programs (and one without a C library) recorded and replayed without their files.</summary>
 public sealed class StaticProgramReplayTests
 {
-    public static TheoryData<string> Programs() => ["hello-static", "nostdlib", "files-static", "time_random-static"];
+    public static TheoryData<string> Programs() => ["hello-static", "nostdlib", "files-static", "time_random-static", "exec_chain-static"];
 
     [Theory]
     [MemberData(nameof(Programs))]
@@ -16,7 +16,7 @@ public sealed class StaticProgramReplayTests
 /// <summary>Dynamically linked programs (the real ld.so and libc) recorded and replayed without their files.</summary>
 public sealed class DynamicProgramReplayTests
 {
-    public static TheoryData<string> Programs() => ["hello-dynamic", "compute-dynamic", "environ-dynamic", "prctl_name-dynamic", "python3"];
+    public static TheoryData<string> Programs() => ["hello-dynamic", "compute-dynamic", "environ-dynamic", "prctl_name-dynamic", "python3", "exec_chain-dynamic"];
 
     [Theory]
     [MemberData(nameof(Programs))]
@@ -67,6 +67,9 @@ public static class RecordReplay
         ["time_random-static"] = Guest("time_random-static"),
         ["unknown_syscall-pie"] = Guest("unknown_syscall-pie"),
         ["prctl_name-dynamic"] = Guest("prctl_name-dynamic"),
+        // Executes itself again: replay maps the second image from the trace too.
+        ["exec_chain-static"] = Guest("exec_chain-static"),
+        ["exec_chain-dynamic"] = Guest("exec_chain-dynamic"),
         ["python3"] = new(Python),
         ["sha256sum"] = new(Sha256sum),
     };

@@ -24,6 +24,8 @@ public sealed unsafe partial class GuestProcess : IDisposable
     Exception? _hookFailure;
     PendingFault _fault;
     volatile int _terminationRequest;
+    readonly byte[] _initialRegisters; // what execve resets the registers to
+    bool _imageReplaced; // the current syscall was a successful execve
     bool _pauseRequested;
 
     GuestProcess(RunOptions options, Kernel kernel, Nondeterminism nondeterminism, int pid)
@@ -39,6 +41,7 @@ public sealed unsafe partial class GuestProcess : IDisposable
         // exceptions masked (FNINIT's 0x37f), and MXCSR's default 0x1f80.
         Cpu.Write(X86Register.Fpcw, 0x37f);
         Cpu.Write(X86Register.Mxcsr, 0x1f80);
+        _initialRegisters = RegisterFile.Capture(Cpu);
         Memory = new AddressSpace(Cpu);
         _counter = new InstructionCounter(Memory);
         Memory.CodeChanged += (start, end) => Cpu.DropTranslations(start, end);
@@ -155,36 +158,40 @@ public sealed unsafe partial class GuestProcess : IDisposable
     {
         var path = ProgramLocator.Find(_options.Program, _options.Environment, Cwd)
             ?? throw new GuestStartException(_options.Program.Contains('/') ? $"{_options.Program}: No such file or directory" : $"{_options.Program}: command not found");
-        var full = FileSystemView.Absolute(Cwd, path);
-        if (Directory.Exists(full))
-            throw new GuestStartException($"{path}: Is a directory", 126);
-        if (!ProgramLocator.IsExecutable(full))
-            throw new GuestStartException($"{path}: Permission denied", 126);
-        var arguments = _options.Arguments.ToList();
-        var (hostPath, elf) = ReadExecutable(path, arguments);
-        ExecutablePath = hostPath;
-        Name = TaskName(FileSystemView.Absolute(Cwd, path));
-        Arguments = arguments;
-
-        var program = ElfLoader.Map(Memory, ExecutablePath, ExecutablePath, elf, elf.IsDynamic ? ElfLoader.PieBase : 0);
-        ulong interpreterBase = 0, entry = program.Entry;
-        if (elf.Interpreter is { } interpreterPath)
+        ExecutableFile program;
+        try
         {
-            var interpreter = Guarded($"{path}: interpreter {interpreterPath}", () =>
-            {
-                using var stream = File.OpenRead(interpreterPath);
-                return ElfImage.Read(stream);
-            });
-            var loaded = ElfLoader.Map(Memory, interpreterPath, interpreterPath, interpreter, 0);
+            program = ExecutableFile.Open(Cwd, path, _options.Arguments);
+        }
+        catch (ExecutableException e)
+        {
+            // As a shell reports it: a program that is not there is 127, one that cannot run 126.
+            throw new GuestStartException(e.Message, e.Errno == Errno.ENOENT ? 127 : 126);
+        }
+        LoadImage(path, program, _options.Environment);
+    }
+
+    /// <summary>Maps <paramref name="program"/> and its ELF interpreter, and builds the initial stack, as execve does.</summary>
+    void LoadImage(string path, ExecutableFile program, IReadOnlyList<string> environment)
+    {
+        ExecutablePath = program.HostPath;
+        Name = TaskName(FileSystemView.Absolute(Cwd, path));
+        Arguments = program.Arguments;
+
+        var image = ElfLoader.Map(Memory, ExecutablePath, ExecutablePath, program.Elf, program.Elf.IsDynamic ? ElfLoader.PieBase : 0);
+        ulong interpreterBase = 0, entry = image.Entry;
+        if (program.Interpreter is { } interpreter)
+        {
+            var loaded = ElfLoader.Map(Memory, program.InterpreterPath!, program.InterpreterPath!, interpreter, 0);
             interpreterBase = loaded.Base;
             entry = loaded.Entry;
         }
-        Memory.InitializeBrk(program.End);
+        Memory.InitializeBrk(image.End);
 
         Span<byte> random = stackalloc byte[16];
         Nondeterminism.Random(random);
         var (uid, gid) = Nondeterminism.User;
-        var stack = InitialStack.Build(Memory, program, interpreterBase, path, arguments, _options.Environment,
+        var stack = InitialStack.Build(Memory, image, interpreterBase, path, program.Arguments, environment,
             random, new Credentials(uid, gid), VirtualCpuid.Features);
 
         Cpu.Write(X86Register.Rsp, stack);
@@ -192,42 +199,43 @@ public sealed unsafe partial class GuestProcess : IDisposable
     }
 
     /// <summary>
-    /// Opens the program as execve does: an ELF file, or a script whose "#!" line names the
-    /// interpreter, which then runs with the script's path inserted into <paramref name="arguments"/>.
+    /// Replaces the running program with <paramref name="program"/>, as a successful execve does
+    /// (<paramref name="path"/> as the caller named it): the old image goes, close-on-exec
+    /// descriptors close, and the new image starts with a fresh stack and fresh registers.
     /// </summary>
-    (string HostPath, ElfImage Elf) ReadExecutable(string path, List<string> arguments)
+    public void Exec(string path, ExecutableFile program, IReadOnlyList<string> environment)
     {
-        for (var depth = 0; depth < 4; depth++)
+        foreach (var (fd, descriptor) in Files.All.ToArray())
         {
-            var absolute = FileSystemView.Absolute(Cwd, path);
-            var (interpreter, argument, elf) = Guarded(path, () =>
-            {
-                using var stream = File.OpenRead(absolute);
-                if (Shebang.TryRead(stream, out var interpreter, out var argument))
-                    return (interpreter, argument, (ElfImage?)null);
-                stream.Position = 0;
-                return ("", null, ElfImage.Read(stream));
-            });
-            if (elf is not null)
-                return (absolute, elf);
-            arguments[0] = path;
-            arguments.InsertRange(0, argument is null ? [interpreter] : [interpreter, argument]);
-            path = interpreter;
+            if (descriptor.CloseOnExec)
+                Files.Close(fd);
         }
-        throw new GuestStartException($"{_options.Program}: too many levels of #! interpreters");
+        StartNewImage(program.HostPath, program.Arguments);
+        foreach (var area in Memory.Areas.ToArray())
+            Memory.Unmap(area.Start, area.End - area.Start);
+        LoadImage(path, program, environment);
+        // Called from the syscall hook, after which the engine moves RIP past the 2-byte syscall instruction.
+        Cpu.Write(X86Register.Rip, Cpu.Read(X86Register.Rip) - SyscallInstructionLength);
     }
 
-    /// <summary>Runs a step of loading, turning file errors into a one-line <see cref="GuestStartException"/>.</summary>
-    static T Guarded<T>(string context, Func<T> step)
+    const ulong SyscallInstructionLength = 2;
+
+    /// <summary>
+    /// What execve resets before the new image is mapped, in a live run and in replay alike:
+    /// registers and FPU state as a new process has them, signal handlers back to their defaults,
+    /// and the hooks placed on the old code.
+    /// </summary>
+    public void StartNewImage(string executablePath, IReadOnlyList<string> arguments)
     {
-        try
-        {
-            return step();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
-        {
-            throw new GuestStartException($"{context}: {e.Message}", 126);
-        }
+        RegisterFile.Restore(Cpu, _initialRegisters);
+        Signals.ResetForExec();
+        foreach (var hook in _timeStampHooks.Values)
+            Cpu.RemoveHook(hook);
+        _timeStampHooks.Clear();
+        ClearChildTid = 0;
+        ExecutablePath = executablePath;
+        Arguments = arguments;
+        _imageReplaced = true;
     }
 
     static string TaskName(string path)
@@ -368,11 +376,17 @@ public sealed unsafe partial class GuestProcess : IDisposable
         var args = new SyscallArgs(Cpu.Read(X86Register.Rdi), Cpu.Read(X86Register.Rsi), Cpu.Read(X86Register.Rdx),
             Cpu.Read(X86Register.R10), Cpu.Read(X86Register.R8), Cpu.Read(X86Register.R9));
         var result = _kernel.Syscall(this, number, args);
+        if (_imageReplaced)
+        {
+            // The new image starts with the registers execve set, all but RSP and RIP zero.
+            _imageReplaced = false;
+            return;
+        }
         if (_exit is null)
         {
             Cpu.Write(X86Register.Rax, (ulong)result);
             // The syscall instruction sets RCX to the return address and R11 to RFLAGS.
-            Cpu.Write(X86Register.Rcx, Cpu.Read(X86Register.Rip) + 2);
+            Cpu.Write(X86Register.Rcx, Cpu.Read(X86Register.Rip) + SyscallInstructionLength);
             Cpu.Write(X86Register.R11, Cpu.Read(X86Register.Eflags));
         }
     }
@@ -411,12 +425,12 @@ public sealed unsafe partial class GuestProcess : IDisposable
         var added = false;
         foreach (var (address, _, withProcessorId) in reads)
         {
-            if (!_timeStampHooks.Add(address))
+            if (_timeStampHooks.ContainsKey(address))
                 continue;
             var callback = withProcessorId
                 ? (delegate* unmanaged[Cdecl]<nint, ulong, uint, void*, void>)&OnTimeStampWithProcessorId
                 : (delegate* unmanaged[Cdecl]<nint, ulong, uint, void*, void>)&OnTimeStamp;
-            Cpu.AddHook(HookType.Code, callback, (void*)GCHandle.ToIntPtr(_self), address, address);
+            _timeStampHooks[address] = Cpu.AddHook(HookType.Code, callback, (void*)GCHandle.ToIntPtr(_self), address, address);
             added = true;
         }
         if (!added)
@@ -427,7 +441,7 @@ public sealed unsafe partial class GuestProcess : IDisposable
         return true;
     }
 
-    readonly HashSet<ulong> _timeStampHooks = [];
+    readonly Dictionary<ulong, nuint> _timeStampHooks = [];
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     static void OnTimeStamp(nint engine, ulong address, uint size, void* user) => From(user).ReadTimeStamp(address, size, withProcessorId: false);

@@ -17,4 +17,19 @@ public sealed class SignalState
     public (ulong Pointer, int Flags, ulong Size) AlternateStack { get; set; } = (0, 2, 0);
 
     public Span<byte> Action(int signal) => _actions[signal];
+
+    /// <summary>
+    /// As execve leaves them: handled signals go back to their default action (the handlers were
+    /// in the old image), ignored ones stay ignored, the mask stays, the alternate stack goes.
+    /// </summary>
+    public void ResetForExec()
+    {
+        const ulong Ignore = 1; // SIG_IGN
+        foreach (var action in _actions)
+        {
+            if (BitConverter.ToUInt64(action) != Ignore)
+                action.AsSpan().Clear();
+        }
+        AlternateStack = (0, 2, 0);
+    }
 }

@@ -66,6 +66,13 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
             _effects.Add(new RegisterEffect((int)X86Register.GsBase, process.Cpu.Read(X86Register.GsBase)));
         if (process.Name != name)
             _effects.Add(new NameEffect(process.Name));
+        if (result == 0 && number is (long)SyscallNumber.execve or (long)SyscallNumber.execveat)
+        {
+            // Replay resets the process first, then maps the new image and starts it where this run did.
+            _effects.Insert(0, new ExecEffect(process.ExecutablePath, process.Arguments.ToArray()));
+            _effects.Add(new RegisterEffect((int)X86Register.Rsp, process.Cpu.Read(X86Register.Rsp)));
+            _effects.Add(new RegisterEffect((int)X86Register.Rip, process.Cpu.Read(X86Register.Rip)));
+        }
         if (_live.LastWasUnsupported)
             UnsupportedSyscalls.Add($"{SyscallNames.Name(number)} ({number})");
         if (result > 0 && number is (long)SyscallNumber.read or (long)SyscallNumber.pread64 or (long)SyscallNumber.readv or (long)SyscallNumber.preadv

@@ -28,6 +28,9 @@ internal static unsafe class ProcFiles
         return null;
     }
 
+    /// <summary>Whether <paramref name="path"/> is the guest's /proc/self/exe (which on the host would be Rewind itself).</summary>
+    public static bool IsOwnExecutable(GuestProcess p, int dirFd, string path) => SelfEntry(p, dirFd, path) == "exe";
+
     /// <summary>Opens a /proc/self file from the guest's state; false when the path is not one.</summary>
     public static bool TryOpen(GuestProcess p, int dirFd, string path, out long hostFd)
     {

@@ -82,6 +82,26 @@ internal sealed class MappingTracker
     }
 
     /// <summary>
+    /// execve replaced the program: every module is unloaded, even where the new image maps the
+    /// same file at the same place (its interpreter), which is then a new module.
+    /// </summary>
+    public void UnloadAll(long at, long from)
+    {
+        foreach (var draft in Modules)
+        {
+            if (!draft.Live)
+                continue;
+            draft.Live = false;
+            draft.UnloadedAt = at;
+            draft.UnloadedFrom = from;
+        }
+        _livePaths.Clear();
+        foreach (var region in _regions)
+            region.Module = -1;
+        _changed = true;
+    }
+
+    /// <summary>
     /// Called after the effects of one event: attaches new mappings to their modules, loads and
     /// unloads modules, and starts a new epoch when module ranges changed. <paramref name="at"/> is
     /// the event's instruction, <paramref name="from"/> the first instruction after its effects.

@@ -21,10 +21,10 @@ public sealed record ProcessInfo
     /// <summary>The parent's pid, when the program asked for it (getppid) during the recording; null otherwise.</summary>
     public int? ParentId { get; init; }
 
-    /// <summary>The executable the kernel mapped (the interpreter of a #! script), as the trace names it.</summary>
+    /// <summary>The executable the kernel mapped last (after any execve; the interpreter of a #! script), as the trace names it.</summary>
     public required string ExecutablePath { get; init; }
 
-    /// <summary>The task name at the start, then every change (prctl(PR_SET_NAME)), in execution order.</summary>
+    /// <summary>The task name at the start, then every change (prctl(PR_SET_NAME), execve), in execution order.</summary>
     public required IReadOnlyList<TaskName> Names { get; init; }
 
     public required Lifetime Lifetime { get; init; }

@@ -104,6 +104,11 @@ public sealed class TraceModel
                     if (names.Count == 0 || names[^1].Name != name.Name)
                         names.Add((name.Name, traceEvent.Instruction, from));
                 }
+                else if (effect is ExecEffect exec)
+                {
+                    executable = exec.Path;
+                    tracker.UnloadAll(traceEvent.Instruction, from);
+                }
                 else
                 {
                     tracker.Apply(effect);
@@ -170,7 +175,7 @@ public sealed class TraceModel
         else if (signal is not null)
             events.Add(new TimelineEvent(TimelineEventType.ProcessExit, At(signal.Instruction))); // no exit code: the Exception says why
 
-        // Execution order; at one position: creation, loads, unloads, the exception, then the endings.
+        // Execution order; at one position: creation, unloads (an exec's old image), loads, the exception, then the endings.
         var ordered = events.Select((e, i) => (Event: e, Order: i))
             .OrderBy(e => e.Event.Position.Instruction).ThenBy(e => Rank(e.Event.Type)).ThenBy(e => e.Order)
             .Select(e => e.Event).ToArray();
@@ -180,8 +185,8 @@ public sealed class TraceModel
     static int Rank(TimelineEventType type) => type switch
     {
         TimelineEventType.ThreadCreated => 0,
-        TimelineEventType.ModuleLoaded => 1,
-        TimelineEventType.ModuleUnloaded => 2,
+        TimelineEventType.ModuleUnloaded => 1,
+        TimelineEventType.ModuleLoaded => 2,
         TimelineEventType.Exception => 3,
         TimelineEventType.ThreadTerminated => 4,
         _ => 5,
