@@ -29,6 +29,7 @@ public sealed class MemoryMapPlugin : IReplayPlugin, IDisposable
     readonly byte[] _unknownImage = Encoding.UTF8.GetBytes(" image_name=(unknown) image_path=(unknown) image_base=(unknown)\n");
     ModuleMap.Cursor _modules;
     ReplaySession? _session;
+    BlockInstructions? _everyInstruction;
     int _name;
     long _nameUntil;
     long _last = -1;
@@ -72,7 +73,7 @@ public sealed class MemoryMapPlugin : IReplayPlugin, IDisposable
         _session = session;
         if (_arguments.ReportsEverything)
         {
-            session.BeforeInstruction = OnInstruction;
+            _everyInstruction = new BlockInstructions(session.Process, OnInstructions);
             return;
         }
         if (_arguments.Pcs.Count > 0)
@@ -95,6 +96,22 @@ public sealed class MemoryMapPlugin : IReplayPlugin, IDisposable
             _session?.Process.Pause(); // nowhere to write: stop the replay
     }
 
+    /// <summary>Every instruction, a block at a time: the same lines as <see cref="OnInstruction"/> for each.</summary>
+    void OnInstructions(long first, ulong[] pcs, int count)
+    {
+        count = (int)Math.Min(count, _end - first);
+        for (var i = 0; i < count; i++)
+        {
+            var instruction = first + i;
+            if (instruction >= _nameUntil || instruction < _nameFrom[_name])
+                SeekName(instruction);
+            var module = _modules.Find(pcs[i], instruction);
+            _writer.Write(pcs[i], instruction, _processParts[_name], module < 0 ? _unknownImage : _imageParts[module]);
+        }
+        if (_writer.Failure is not null)
+            _session?.Process.Pause(); // nowhere to write: stop the replay
+    }
+
     void SeekName(long instruction)
     {
         var index = Array.BinarySearch(_nameFrom, instruction);
@@ -104,10 +121,15 @@ public sealed class MemoryMapPlugin : IReplayPlugin, IDisposable
 
     public void Finish(ExitStatus? ending)
     {
+        _everyInstruction?.Flush(Math.Min(_end, _session?.Process.Instructions ?? _end));
         _writer.Flush();
         if (_writer.Failure is { } failure)
             throw new IOException(failure.Message, failure);
     }
 
-    public void Dispose() => _writer.Dispose();
+    public void Dispose()
+    {
+        _everyInstruction?.Dispose();
+        _writer.Dispose();
+    }
 }
