@@ -72,18 +72,31 @@ internal sealed class Targets(BenchOptions options, string rewind, string work, 
                 ["longSeconds"] = longIndex.Seconds,
             }));
 
+        // memorymap writes about 150 bytes a line: to a file in memory (tmpfs) the time is Rewind's, to
+        // a disk it is often the disk's. Both are shown; the target is about the first.
         var mapTrace = Record(program, mapSize);
-        var lines = Path.Combine(work, "memorymap.txt");
-        var map = Timed($"memorymap {mapTrace.Name}", [rewind, "memorymap", mapTrace.Path, "-o", lines]);
+        var inMemory = Directory.Exists("/dev/shm") ? "/dev/shm" : work;
+        var lines = Path.Combine(inMemory, $"rewind-bench-memorymap-{Environment.ProcessId}.txt");
+        var map = Timed($"memorymap {mapTrace.Name} to {inMemory}", [rewind, "memorymap", mapTrace.Path, "-o", lines]);
         var written = CountLines(lines);
         File.Delete(lines);
+        var onDisk = Path.Combine(work, "memorymap.txt");
+        var mapToDisk = Timed($"memorymap {mapTrace.Name} to the work folder", [rewind, "memorymap", mapTrace.Path, "-o", onDisk]);
+        File.Delete(onDisk);
         var linesPerSecond = written / map.Seconds / 1e6;
-        results.Add(new("memorymap, every instruction to a file", F($"{linesPerSecond:F1} M lines/s ({written:N0} lines in {map.Seconds:F2} s, {mapTrace.Name})"),
-            "5 M lines/s", linesPerSecond >= 5, new Dictionary<string, double> { ["lines"] = written, ["seconds"] = map.Seconds }));
+        var diskLinesPerSecond = written / mapToDisk.Seconds / 1e6;
+        results.Add(new("memorymap, every instruction to a file",
+            F($"{linesPerSecond:F1} M lines/s to a file in {inMemory} ({written:N0} lines in {map.Seconds:F2} s, {mapTrace.Name}); {diskLinesPerSecond:F1} M lines/s to a file on disk"),
+            "5 M lines/s", linesPerSecond >= 5, new Dictionary<string, double>
+            {
+                ["lines"] = written,
+                ["seconds"] = map.Seconds,
+                ["diskSeconds"] = mapToDisk.Seconds,
+            }));
 
         var replay = Timed($"replay {shortTrace.Name}", [rewind, "replay", "--quiet", shortTrace.Path]);
-        var filtered = Timed($"memorymap --pcs main {shortTrace.Name}", [rewind, "memorymap", shortTrace.Path, "--pcs", Hex(main), "-o", lines]);
-        File.Delete(lines);
+        var filtered = Timed($"memorymap --pcs main {shortTrace.Name}", [rewind, "memorymap", shortTrace.Path, "--pcs", Hex(main), "-o", onDisk]);
+        File.Delete(onDisk);
         var relative = replay.Seconds / filtered.Seconds;
         results.Add(new("memorymap --pcs, speed against a plain replay", F($"{relative:F2} ({filtered.Seconds:F2} s against {replay.Seconds:F2} s, --pcs main, {shortTrace.Name})"),
             "at least 0.5", relative >= 0.5, new Dictionary<string, double> { ["seconds"] = filtered.Seconds, ["replaySeconds"] = replay.Seconds, ["ratio"] = relative }));
