@@ -1,6 +1,7 @@
 /* Integer and floating-point compute: a dense matrix multiply followed by FNV-1a
-   hashing of the result. Usage: compute N (matrix order). Prints one checksum line,
-   the same on every run and every machine. */
+   hashing of the result. Usage: compute N [ROUNDS] (matrix order; the product is added
+   ROUNDS times, default 1, for longer runs in the same memory). Prints one checksum
+   line, the same on every run and every machine. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +23,9 @@ static double next_value(void)
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 300;
-    if (n <= 0) {
-        fprintf(stderr, "usage: compute N\n");
+    int rounds = argc > 2 ? atoi(argv[2]) : 1;
+    if (n <= 0 || rounds <= 0) {
+        fprintf(stderr, "usage: compute N [ROUNDS]\n");
         return 2;
     }
     double *a = malloc(sizeof(double) * n * n);
@@ -37,14 +39,15 @@ int main(int argc, char **argv)
         a[i] = next_value();
         b[i] = next_value();
     }
-    for (int i = 0; i < n; i++) {
-        for (int k = 0; k < n; k++) {
-            double aik = a[i * n + k];
-            for (int j = 0; j < n; j++)
-                c[i * n + j] += aik * b[k * n + j];
+    for (int round = 0; round < rounds; round++)
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < n; k++) {
+                double aik = a[i * n + k];
+                for (int j = 0; j < n; j++)
+                    c[i * n + j] += aik * b[k * n + j];
+            }
+            rows_done = (long)round * n + i + 1;
         }
-        rows_done = i + 1;
-    }
 
     uint64_t hash = 0xcbf29ce484222325u;
     for (int round = 0; round < 8; round++)
