@@ -34,7 +34,7 @@ internal static class Chart
         plot.Axes.Left.TickGenerator = new NumericAutomatic
         {
             IntegerTicksOnly = true,
-            LabelFormatter = y => $"{Math.Pow(10, y):G4}x",
+            LabelFormatter = y => $"{Math.Pow(10, y):#,0.##}x",
             MinorTickGenerator = new LogMinorTickGenerator(),
         };
         plot.Axes.Left.Label.Text = "time / native time (log scale)";
