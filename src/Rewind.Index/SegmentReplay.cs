@@ -48,6 +48,14 @@ public sealed unsafe class SegmentReplay : IDisposable
 
     public int Keyframe { get; }
 
+    /// <summary>
+    /// Called inside the run when it reaches the instruction or block it was told to stop at, just
+    /// before the engine stops. Hooks removed here are gone when the run returns: Unicorn 2.1.1
+    /// deletes removed hooks only when a run ends, and code translated while a removed memory hook
+    /// is still listed takes the slow path for every access, as if it were hooked.
+    /// </summary>
+    public Action? Stopping { get; set; }
+
     /// <summary>The count of the next instruction to run (exact whenever a run has stopped).</summary>
     public long Instructions => Session.Process.Instructions;
 
@@ -156,6 +164,7 @@ public sealed unsafe class SegmentReplay : IDisposable
         _reached = true;
         _counter.NextWatch = long.MaxValue;
         Cpu.Write(X86Register.Rip, pc);
+        Stopping?.Invoke();
         Session.Process.Pause();
     }
 

@@ -176,7 +176,10 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
                     if (_cancel.IsCancellationRequested || !replay.RunToBlockHolding(start))
                         break;
                     scanner.Install(accessors);
+                    // Removed as the window ends, inside the run, so that the code after it runs without them.
+                    replay.Stopping = scanner.RemoveHooks;
                     var running = replay.RunToBlockAtOrAfter(end);
+                    replay.Stopping = null;
                     scanner.Remove();
                     if (scanner.Failure is { } failure)
                         throw new InvalidOperationException($"memory query failed in segment {segment.Keyframe}: {failure.Message}", failure);

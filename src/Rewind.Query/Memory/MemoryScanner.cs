@@ -108,13 +108,20 @@ internal sealed unsafe class MemoryScanner : IDisposable
         _replay.DropTranslatedCode();
     }
 
+    /// <summary>Removes the hooks; safe inside the run (the replay calls it as it stops at a window's end, see <see cref="SegmentReplay.Stopping"/>).</summary>
+    public void RemoveHooks()
+    {
+        foreach (var hook in _hooks)
+            _replay.Cpu.RemoveHook(hook);
+        _hooks.Clear();
+    }
+
+    /// <summary>After a window: delivers what is pending, removes the hooks if still there, and drops the code translated with them.</summary>
     public void Remove()
     {
         if (!Stale)
             FlushPending();
-        foreach (var hook in _hooks)
-            _replay.Cpu.RemoveHook(hook);
-        _hooks.Clear();
+        RemoveHooks();
         _replay.DropTranslatedCode();
     }
 
