@@ -181,8 +181,8 @@ public sealed class ReplayKernel : Kernel
         }
         else if (_next is SignalEvent { Handled: false } signal && signal.Instruction == process.Instructions)
         {
-            Advance();
-            process.Terminate((Signal)signal.Signal, signal.Address);
+            // Ended right after this syscall, once it has returned (its result is in RAX); Ended checks the event.
+            process.RequestTermination((Signal)signal.Signal);
         }
         return recorded.Result;
     }
