@@ -1,3 +1,5 @@
+using Rewind.Trace;
+
 namespace Rewind.Replay.Tests;
 
 /// <summary>
@@ -39,6 +41,35 @@ public sealed class SignalTraceTests
         Assert.True(replay.ExitCode == status, $"replay: {replay}");
         Assert.Equal(record.StdoutText, replay.StdoutText);
         Assert.DoesNotContain("diverged", replay.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Replay from any keyframe, as the index replays segments, restores the signal state the
+    /// keyframe kept (handlers, mask, alternate stack, pending signals) and reaches the recording's
+    /// final state, with every later keyframe verified.
+    /// </summary>
+    [Theory]
+    [InlineData("alarm_loop-static", 5_000_000)]
+    [InlineData("raise_siginfo-static", 5_000)]
+    [InlineData("altstack-pie", 20_000)]
+    public async Task ReplayFromEveryKeyframeReachesTheRecordedEnd(string guest, long keyframeInterval)
+    {
+        Engine.EnsureLoaded();
+        using var folder = new TempFolder();
+        var trace = folder["keyframes.rwd"];
+        var record = await RewindCli.RecordAsync(trace, GuestRunner.Guest(guest), [], options: ["--keyframe-every", keyframeInterval.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        Assert.True(record.ExitCode is 0 or 128 + 15, $"recording: {record}");
+
+        using var reader = TraceReader.Open(trace);
+        Assert.True(reader.KeyframeCount > 2, $"only {reader.KeyframeCount} keyframes");
+        for (var keyframe = 0; keyframe < reader.KeyframeCount; keyframe++)
+        {
+            using var session = ReplaySession.Open(reader, verify: true, fromKeyframe: keyframe, leaveTraceOpen: true);
+            var ending = session.Run();
+            Assert.NotNull(ending);
+            Assert.Equal(reader.End!.Instructions, ending.Instructions);
+            Assert.Equal(reader.End.StateHash, session.Kernel.FinalStateHash);
+        }
     }
 
     /// <summary>Each delivery to a handler is an Exception event with the signal's name and si_code, as 'rewind events' lists them.</summary>
