@@ -42,8 +42,9 @@ public sealed class SignalState
     public int AlternateStackFlags(ulong rsp) =>
         AlternateStack.Flags != 0 ? AlternateStack.Flags : IsOnAlternateStack(rsp) ? AlternateStackInUse : 0;
 
+    /// <summary>Whether <paramref name="rsp"/> lies on the alternate stack (Linux's on_sig_stack: above its base, at most at its top).</summary>
     public bool IsOnAlternateStack(ulong rsp) =>
-        AlternateStack.Flags == 0 && rsp - AlternateStack.Pointer <= AlternateStack.Size;
+        AlternateStack.Flags == 0 && rsp > AlternateStack.Pointer && rsp - AlternateStack.Pointer <= AlternateStack.Size;
 
     public static ulong Bit(int signal) => 1UL << (signal - 1);
 
