@@ -282,23 +282,31 @@ public sealed unsafe partial class GuestProcess
         return true;
     }
 
+    /// <summary>The registers an address can be computed from (Iced reports RIP-relative operands as absolute).</summary>
+    static readonly Dictionary<Iced.Intel.Register, X86Register> AddressRegisters = new()
+    {
+        [Iced.Intel.Register.RAX] = X86Register.Rax,
+        [Iced.Intel.Register.RBX] = X86Register.Rbx,
+        [Iced.Intel.Register.RCX] = X86Register.Rcx,
+        [Iced.Intel.Register.RDX] = X86Register.Rdx,
+        [Iced.Intel.Register.RSI] = X86Register.Rsi,
+        [Iced.Intel.Register.RDI] = X86Register.Rdi,
+        [Iced.Intel.Register.RBP] = X86Register.Rbp,
+        [Iced.Intel.Register.RSP] = X86Register.Rsp,
+        [Iced.Intel.Register.R8] = X86Register.R8,
+        [Iced.Intel.Register.R9] = X86Register.R9,
+        [Iced.Intel.Register.R10] = X86Register.R10,
+        [Iced.Intel.Register.R11] = X86Register.R11,
+        [Iced.Intel.Register.R12] = X86Register.R12,
+        [Iced.Intel.Register.R13] = X86Register.R13,
+        [Iced.Intel.Register.R14] = X86Register.R14,
+        [Iced.Intel.Register.R15] = X86Register.R15,
+    };
+
     /// <summary>A general register's value, for address computation: 32-bit registers zero-extended.</summary>
     ulong ReadFullRegister(Iced.Intel.Register register)
     {
-        var full = Iced.Intel.RegisterExtensions.GetFullRegister(register);
-        var value = full switch
-        {
-            Iced.Intel.Register.RAX => Cpu.Read(X86Register.Rax), Iced.Intel.Register.RBX => Cpu.Read(X86Register.Rbx),
-            Iced.Intel.Register.RCX => Cpu.Read(X86Register.Rcx), Iced.Intel.Register.RDX => Cpu.Read(X86Register.Rdx),
-            Iced.Intel.Register.RSI => Cpu.Read(X86Register.Rsi), Iced.Intel.Register.RDI => Cpu.Read(X86Register.Rdi),
-            Iced.Intel.Register.RBP => Cpu.Read(X86Register.Rbp), Iced.Intel.Register.RSP => Cpu.Read(X86Register.Rsp),
-            Iced.Intel.Register.R8 => Cpu.Read(X86Register.R8), Iced.Intel.Register.R9 => Cpu.Read(X86Register.R9),
-            Iced.Intel.Register.R10 => Cpu.Read(X86Register.R10), Iced.Intel.Register.R11 => Cpu.Read(X86Register.R11),
-            Iced.Intel.Register.R12 => Cpu.Read(X86Register.R12), Iced.Intel.Register.R13 => Cpu.Read(X86Register.R13),
-            Iced.Intel.Register.R14 => Cpu.Read(X86Register.R14), Iced.Intel.Register.R15 => Cpu.Read(X86Register.R15),
-            Iced.Intel.Register.RIP => Cpu.Read(X86Register.Rip),
-            _ => 0UL,
-        };
+        var value = AddressRegisters.TryGetValue(Iced.Intel.RegisterExtensions.GetFullRegister(register), out var full) ? Cpu.Read(full) : 0;
         return Iced.Intel.RegisterExtensions.GetSize(register) == 4 ? (uint)value : value;
     }
 

@@ -49,14 +49,22 @@ internal sealed class RealTimer : IDisposable
 
     void Expired()
     {
+        // Under the lock, so that no expiry reaches the process once Dispose has returned.
         lock (_lock)
         {
             if (_deadline == 0)
-                return; // disarmed after this expiry was already on its way
+                return; // disarmed (or disposed) after this expiry was already on its way
             Arm(_interval);
+            _process.Arrive(new SignalInfo((int)Signal.SIGALRM, SignalCodes.Kernel));
         }
-        _process.Arrive(new SignalInfo((int)Signal.SIGALRM, SignalCodes.Kernel));
     }
 
-    public void Dispose() => _timer.Dispose();
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _deadline = 0;
+            _timer.Dispose();
+        }
+    }
 }
