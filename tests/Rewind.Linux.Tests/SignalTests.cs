@@ -2,7 +2,7 @@ namespace Rewind.Linux.Tests;
 
 /// <summary>
 /// Signal programs under 'rewind run' print what they print natively and end with the same status:
-/// handlers that siglongjmp out of faults or repair the context, timers that interrupt loops and
+/// handlers that siglongjmp out of faults or repair the context (SIGSEGV, SIGILL), timers that interrupt loops and
 /// waits, signals sent to oneself, the alternate stack, and default actions (abort, SIGPIPE, int3).
 /// Each program checks its own facts (si_addr against the address it computed, the stack it runs
 /// on); the native run is the ground truth.
@@ -28,6 +28,7 @@ public sealed class SignalTests
             ("sigsuspend_wait", "", 0),
             ("int3_trap", "", 0),
             ("int3_trap", "die", 128 + 5),
+            ("sigill_skip", "", 0),
         ];
         var data = new TheoryData<string, string, int>();
         foreach (var (name, argument, status) in programs)

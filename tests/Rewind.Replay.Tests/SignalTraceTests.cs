@@ -23,6 +23,7 @@ public sealed class SignalTraceTests
     [InlineData("sigpipe-pie", "", 0)]
     [InlineData("sigsuspend_wait-static", "", 0)]
     [InlineData("int3_trap-static", "", 0)]
+    [InlineData("sigill_skip-pie", "", 0)]
     public async Task TraceWithSignalsReplaysVerified(string guest, string argument, int status)
     {
         using var folder = new TempFolder();
