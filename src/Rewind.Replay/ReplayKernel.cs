@@ -2,6 +2,7 @@ using System.IO.Hashing;
 using Rewind.Engine;
 using Rewind.Linux.Execution;
 using Rewind.Linux.Memory;
+using Rewind.Linux.Signals;
 using Rewind.Linux.Syscalls;
 using Rewind.Trace;
 
@@ -68,7 +69,8 @@ public sealed class ReplayKernel : Kernel
         SyscallEvent s => $"syscall {SyscallNames.Name(s.Number)} at instruction {s.Instruction:N0}",
         TimeStampEvent t => $"a time stamp read at instruction {t.Instruction:N0}",
         ExitEvent e => $"an exit at instruction {e.Instruction:N0}",
-        SignalEvent s => $"signal {(Signal)s.Signal} at instruction {s.Instruction:N0}",
+        SignalEvent s => $"{(s.Handled ? "delivery of" : "termination by")} {SignalText.Name(s.Signal)} at instruction {s.Instruction:N0}",
+        SignalArrivalEvent a => $"arrival of {SignalText.Name(a.Signal)} at instruction {a.Instruction:N0}",
         _ => traceEvent.GetType().Name,
     };
 
@@ -101,28 +103,72 @@ public sealed class ReplayKernel : Kernel
         RegisterFile.Restore(process.Cpu, keyframe.Registers);
         memory.RestoreBrk(keyframe.BrkStart, keyframe.Brk);
         process.Name = keyframe.Name;
+        SignalSnapshot.Restore(process, keyframe.Signals);
         process.Counter.Instructions = keyframe.Instruction;
         ScheduleNextStop(process);
     }
 
     /// <summary>
-    /// The next block start that needs attention: the next keyframe, or the instruction count at
-    /// which the recording was ended from outside (Ctrl-C, kill), which replay must reproduce.
+    /// The next block starts that need attention: the next keyframe, the instruction count at
+    /// which the recording was ended from outside (Ctrl-C, kill), which replay must reproduce,
+    /// and the next signal arrival.
     /// </summary>
     void ScheduleNextStop(GuestProcess process)
     {
         var keyframe = _keyframe < _trace.KeyframeCount ? _trace.KeyframeInstructions[_keyframe] : long.MaxValue;
-        var termination = _next is SignalEvent signal ? signal.Instruction : long.MaxValue;
+        var termination = _next is SignalEvent { Handled: false } signal ? signal.Instruction : long.MaxValue;
         process.Counter.NextKeyframe = Math.Min(Math.Min(keyframe, termination), _endOfRecording);
+        process.Counter.NextInterrupt = _next is SignalArrivalEvent arrival ? arrival.Instruction : long.MaxValue;
+    }
+
+    // ---- signals: arrivals come from the trace, deliveries are recomputed and checked ----
+
+    public override void SignalArrived(GuestProcess process, in SignalInfo info)
+    {
+        // The recording logged it; it becomes pending when replay reaches that arrival event.
+    }
+
+    public override void CollectSignals(GuestProcess process)
+    {
+        while (_next is SignalArrivalEvent arrival && arrival.Instruction <= process.Instructions)
+        {
+            if (arrival.Instruction < process.Instructions)
+                throw Diverged(process, $"{SignalText.Name(arrival.Signal)} arrived at instruction {arrival.Instruction:N0}, which replay passed without a block starting there");
+            Advance();
+            process.Raise(new SignalInfo(arrival.Signal, arrival.Code, SenderPid: arrival.SenderPid, SenderUid: arrival.SenderUid));
+        }
+        ScheduleNextStop(process);
+    }
+
+    public override bool WaitForSignal(GuestProcess process, TimeSpan timeout)
+    {
+        if (_next is null && _trace.Truncation is { } reason)
+            process.Halt($"the trace ends at instruction {process.Instructions:N0} ({reason})");
+        return _next is SignalArrivalEvent arrival && arrival.Instruction == process.Instructions;
+    }
+
+    public override void SignalHandled(GuestProcess process, in SignalInfo info, ulong pc)
+    {
+        var name = SignalText.Name(info.Signal);
+        if (Take<SignalEvent>(process, $"a delivery of {name}", process.Instructions) is not { } recorded)
+            return;
+        if (!recorded.Handled || recorded.Signal != info.Signal || recorded.Pc != pc)
+            throw Diverged(process, $"the program got {name} at pc 0x{pc:x}, but the trace has {Describe(recorded)} at pc 0x{recorded.Pc:x}");
+        ScheduleNextStop(process);
     }
 
     public override long Syscall(GuestProcess process, long number, in SyscallArgs args)
     {
         var instruction = process.Instructions - 1;
+        // Signals that arrived during the syscall (its own kill, a timer while it waited) precede it in the trace.
+        CollectSignals(process);
+        long? again = Linux.Syscalls.Signals.RunsAgainInReplay(number) ? SyscallTable.Find(number)!(process, args) : null;
         if (Take<SyscallEvent>(process, $"syscall {SyscallNames.Name(number)}", instruction) is not { } recorded)
             return 0;
         if (recorded.Number != number)
             throw Diverged(process, $"the program made syscall {SyscallNames.Name(number)} at instruction {instruction:N0}, but the trace has {SyscallNames.Name(recorded.Number)}");
+        if (again is { } result && result != recorded.Result)
+            throw Diverged(process, $"syscall {SyscallNames.Name(number)} at instruction {instruction:N0} returned {result} again, but {recorded.Result} in the recording");
         Apply(process, recorded.Effects);
         Echo(process, number, args, recorded.Result);
         SyscallReplayed?.Invoke(recorded);
@@ -133,10 +179,10 @@ public sealed class ReplayKernel : Kernel
             Advance();
             process.Exit(exit.Status);
         }
-        else if (_next is SignalEvent signal && signal.Instruction == process.Instructions)
+        else if (_next is SignalEvent { Handled: false } signal && signal.Instruction == process.Instructions)
         {
-            Advance();
-            process.Terminate((Signal)signal.Signal, signal.Address);
+            // Ended right after this syscall, once it has returned (its result is in RAX); Ended checks the event.
+            process.RequestTermination((Signal)signal.Signal);
         }
         return recorded.Result;
     }
@@ -156,7 +202,7 @@ public sealed class ReplayKernel : Kernel
             process.Halt($"the trace ends at instruction {process.Instructions:N0} ({_trace.Truncation})");
             return;
         }
-        if (_next is SignalEvent signal && signal.Instruction <= process.Instructions)
+        if (_next is SignalEvent { Handled: false } signal && signal.Instruction <= process.Instructions)
         {
             Advance();
             process.Terminate((Signal)signal.Signal, signal.Address);
@@ -201,7 +247,7 @@ public sealed class ReplayKernel : Kernel
         }
         if (status.Signal is not null && _next is null)
             return; // a termination the trace asked for, already taken
-        if (status.Signal is { } signal && _next is SignalEvent recorded && recorded.Instruction == status.Instructions)
+        if (status.Signal is { } signal && _next is SignalEvent { Handled: false } recorded && recorded.Instruction == status.Instructions)
         {
             Advance();
             if ((Signal)recorded.Signal != signal || recorded.Pc != status.FaultPc)

@@ -49,8 +49,8 @@ public sealed record TraceSummary
                 case ExitEvent exit:
                     ending = new ExitStatus { ExitCode = exit.Status, Instructions = exit.Instruction + 1 };
                     break;
-                case SignalEvent signal:
-                    ending = new ExitStatus { Signal = (Signal)signal.Signal, FaultPc = signal.Pc, FaultAddress = signal.Address, Instructions = signal.Instruction };
+                case SignalEvent { Handled: false } signal:
+                    ending = new ExitStatus { Signal = (Signal)signal.Signal, SignalCode = signal.Code, FaultPc = signal.Pc, FaultAddress = signal.Address, Instructions = signal.Instruction };
                     break;
             }
             foreach (var map in effects.OfType<MapEffect>())

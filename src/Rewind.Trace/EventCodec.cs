@@ -28,6 +28,14 @@ internal static class EventCodec
                 w.Write((ulong)signal.Signal);
                 w.Write(signal.Pc);
                 w.Write(signal.Address);
+                w.WriteSigned(signal.Code);
+                w.Write(signal.Handled ? 1UL : 0UL);
+                break;
+            case SignalArrivalEvent arrival:
+                w.Write((ulong)arrival.Signal);
+                w.WriteSigned(arrival.Code);
+                w.WriteSigned(arrival.SenderPid);
+                w.Write((ulong)arrival.SenderUid);
                 break;
             default:
                 throw new ArgumentException($"unknown event {e.GetType().Name}", nameof(e));
@@ -44,7 +52,8 @@ internal static class EventCodec
             EventKind.Syscall => new SyscallEvent(instruction, r.ReadInt(), r.ReadSigned(), r.ReadUnsigned() != 0, ReadEffects(ref r)),
             EventKind.TimeStamp => new TimeStampEvent(instruction, r.ReadUnsigned()),
             EventKind.Exit => new ExitEvent(instruction, (int)r.ReadSigned()),
-            EventKind.Signal => new SignalEvent(instruction, r.ReadInt(), r.ReadUnsigned(), r.ReadUnsigned()),
+            EventKind.Signal => new SignalEvent(instruction, r.ReadInt(), r.ReadUnsigned(), r.ReadUnsigned(), (int)r.ReadSigned(), r.ReadUnsigned() != 0),
+            EventKind.SignalArrival => new SignalArrivalEvent(instruction, r.ReadInt(), (int)r.ReadSigned(), (int)r.ReadSigned(), (uint)r.ReadUnsigned()),
             _ => throw new InvalidDataException($"unknown event kind {(int)kind}"),
         };
     }

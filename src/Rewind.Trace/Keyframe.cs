@@ -2,7 +2,9 @@ namespace Rewind.Trace;
 
 /// <summary>
 /// A snapshot for seeking and for divergence checks: registers, the mapping list and the pages
-/// whose contents changed since the previous keyframe (each kept once in the blob store).
+/// whose contents changed since the previous keyframe (each kept once in the blob store), and
+/// the process state that instructions alone do not rebuild: the program break, the task name and
+/// the signal state (handlers, mask, alternate stack, pending signals, kept as the runtime encodes it).
 /// </summary>
 public sealed record Keyframe(
     long Instruction,
@@ -12,7 +14,8 @@ public sealed record Keyframe(
     ulong Brk,
     string Name,
     IReadOnlyList<MappingRecord> Mappings,
-    IReadOnlyList<PageRecord> ChangedPages)
+    IReadOnlyList<PageRecord> ChangedPages,
+    byte[] Signals)
 {
     internal void Write(VarintWriter w)
     {
@@ -39,6 +42,7 @@ public sealed record Keyframe(
             w.Write(page.Address);
             w.Write(page.Blob);
         }
+        w.Write(Signals);
     }
 
     internal static Keyframe Read(ref VarintReader r)
@@ -51,7 +55,7 @@ public sealed record Keyframe(
         var pages = new PageRecord[r.ReadInt()];
         for (var i = 0; i < pages.Length; i++)
             pages[i] = new PageRecord(r.ReadUnsigned(), r.ReadHash());
-        return new Keyframe(instruction, eventIndex, registers, brkStart, brk, name, mappings, pages);
+        return new Keyframe(instruction, eventIndex, registers, brkStart, brk, name, mappings, pages, r.ReadBytes());
     }
 }
 

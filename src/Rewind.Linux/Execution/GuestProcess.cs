@@ -11,8 +11,8 @@ namespace Rewind.Linux.Execution;
 
 /// <summary>
 /// One Linux process running on its own engine: address space, descriptors, identity, and the
-/// run loop. Syscalls are handled inside the engine's syscall hook; faults end the run with the
-/// signal Linux would deliver.
+/// run loop. Syscalls are handled inside the engine's syscall hook; signals, faults' included,
+/// are delivered between two runs of the engine (GuestProcess.Signals.cs).
 /// </summary>
 public sealed unsafe partial class GuestProcess : IDisposable
 {
@@ -22,7 +22,6 @@ public sealed unsafe partial class GuestProcess : IDisposable
     GCHandle _self;
     ExitStatus? _exit;
     Exception? _hookFailure;
-    PendingFault _fault;
     volatile int _terminationRequest;
     readonly byte[] _initialRegisters; // what execve resets the registers to
     bool _imageReplaced; // the current syscall was a successful execve
@@ -228,7 +227,9 @@ public sealed unsafe partial class GuestProcess : IDisposable
     public void StartNewImage(string executablePath, IReadOnlyList<string> arguments)
     {
         RegisterFile.Restore(Cpu, _initialRegisters);
-        Signals.ResetForExec();
+        // The mask and pending signals stay; the alternate stack was in the old image.
+        SignalHandlers.ResetForExec();
+        Signals.AlternateStack = (0, SignalState.AlternateStackDisabled, 0);
         foreach (var hook in _timeStampHooks.Values)
             Cpu.RemoveHook(hook);
         _timeStampHooks.Clear();
@@ -255,6 +256,9 @@ public sealed unsafe partial class GuestProcess : IDisposable
         _pauseRequested = false;
         while (_exit is null)
         {
+            DeliverPendingSignals();
+            if (_exit is not null)
+                break;
             var error = Cpu.Run(Cpu.Read(X86Register.Rip));
             if (_hookFailure is { } failure)
                 ExceptionDispatchInfoThrow(failure);
@@ -268,13 +272,8 @@ public sealed unsafe partial class GuestProcess : IDisposable
                 Terminate((Signal)_terminationRequest, 0);
                 break;
             }
-            if (_exit is null && (_fault.Signal != 0 || error != UcError.Ok))
-            {
-                // The block was counted whole when entered; the faulting instruction and the
-                // ones after it never completed.
-                _counter.Instructions -= _counter.CountBetween(Cpu.Read(X86Register.Rip), _counter.BlockEnd);
-                Terminate(_fault.Signal != 0 ? _fault.Signal : SignalFor(error), _fault.Address);
-            }
+            if (_exit is null && (_fault.Signal != 0 || error != UcError.Ok || StoppedWithoutReason()))
+                TakeFault(error);
         }
         _kernel.Ended(this, _exit!);
         if (_hookFailure is { } late)
@@ -284,13 +283,6 @@ public sealed unsafe partial class GuestProcess : IDisposable
 
     static void ExceptionDispatchInfoThrow(Exception failure) =>
         System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
-
-    static Signal SignalFor(UcError error) => error switch
-    {
-        UcError.InvalidInstruction => Signal.SIGILL,
-        UcError.ReadUnaligned or UcError.WriteUnaligned or UcError.FetchUnaligned => Signal.SIGBUS,
-        _ => Signal.SIGSEGV,
-    };
 
     /// <summary>
     /// Ends the program as if <paramref name="signal"/> had been sent to it (the user pressed
@@ -323,12 +315,13 @@ public sealed unsafe partial class GuestProcess : IDisposable
         Cpu.Stop();
     }
 
-    /// <summary>Ends the program by a signal's default action.</summary>
-    public void Terminate(Signal signal, ulong faultAddress)
+    /// <summary>Ends the program by a signal's default action; <paramref name="code"/> is its si_code.</summary>
+    public void Terminate(Signal signal, ulong faultAddress, int code = 0)
     {
         _exit = new ExitStatus
         {
             Signal = signal,
+            SignalCode = code,
             FaultPc = Cpu.Read(X86Register.Rip),
             FaultAddress = faultAddress,
             Instructions = Instructions,
@@ -347,6 +340,7 @@ public sealed unsafe partial class GuestProcess : IDisposable
         _counter.Attach(Cpu);
         _counter.KeyframeDue = OnKeyframeDue;
         _counter.TimeStampReadsFound = OnTimeStampReadsFound;
+        _counter.Interrupted = OnInterrupted;
         Cpu.AddInstructionHook(HookedInstruction.Syscall, (delegate* unmanaged[Cdecl]<nint, void*, void>)&OnSyscall, user);
         Cpu.AddInstructionHook(HookedInstruction.Cpuid, (delegate* unmanaged[Cdecl]<nint, void*, int>)&OnCpuid, user);
         Cpu.AddHook(HookType.MemInvalid, (delegate* unmanaged[Cdecl]<nint, int, ulong, int, long, void*, byte>)&OnInvalidMemory, user);
@@ -388,6 +382,7 @@ public sealed unsafe partial class GuestProcess : IDisposable
             // The syscall instruction sets RCX to the return address and R11 to RFLAGS.
             Cpu.Write(X86Register.Rcx, Cpu.Read(X86Register.Rip) + SyscallInstructionLength);
             Cpu.Write(X86Register.R11, Cpu.Read(X86Register.Eflags));
+            AfterSyscall(number, args, result);
         }
     }
 
@@ -476,39 +471,9 @@ public sealed unsafe partial class GuestProcess : IDisposable
         return 1; // skip the engine's own CPUID
     }
 
-    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    static byte OnInvalidMemory(nint engine, int type, ulong address, int size, long value, void* user)
-    {
-        var self = From(user);
-        var kind = (MemoryAccessKind)type;
-        // An access to a mapped page that its protection forbids is SIGSEGV too (SEGV_ACCERR).
-        self._fault = new PendingFault(Signal.SIGSEGV, address, kind);
-        return 0;
-    }
-
-    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    static void OnInterrupt(nint engine, uint number, void* user)
-    {
-        var self = From(user);
-        var signal = number switch
-        {
-            0 => Signal.SIGFPE,   // #DE divide error
-            1 or 3 => Signal.SIGTRAP,
-            4 => Signal.SIGSEGV,  // #OF into
-            5 => Signal.SIGSEGV,  // #BR bound
-            6 => Signal.SIGILL,   // #UD
-            16 or 19 => Signal.SIGFPE,
-            17 => Signal.SIGBUS,  // #AC
-            _ => Signal.SIGSEGV,  // #GP, #PF and software interrupts other than the above
-        };
-        self._fault = new PendingFault(signal, 0, MemoryAccessKind.Fetch);
-        self.Cpu.Stop();
-    }
-
-    readonly record struct PendingFault(Signal Signal, ulong Address, MemoryAccessKind Kind);
-
     public void Dispose()
     {
+        _realTimer?.Dispose();
         Files.Dispose();
         if (CwdFd >= 0)
             HostSyscall.Invoke(SyscallNumber.close, CwdFd);

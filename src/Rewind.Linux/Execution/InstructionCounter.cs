@@ -26,6 +26,7 @@ public sealed unsafe class InstructionCounter : IDisposable
         public ulong BlockStart;
         public long BlockFirst; // instruction count at the start of the current block
         public long NextWatch;
+        public long NextInterrupt;
         public nint Owner; // GCHandle of the counter, for the slow paths
         public fixed ulong Addresses[1 << CacheBits];
         public fixed uint Sizes[1 << CacheBits];
@@ -44,6 +45,7 @@ public sealed unsafe class InstructionCounter : IDisposable
         _state = (State*)NativeMemory.AllocZeroed((nuint)sizeof(State));
         _state->NextKeyframe = long.MaxValue;
         _state->NextWatch = long.MaxValue;
+        _state->NextInterrupt = long.MaxValue;
         _self = GCHandle.Alloc(this);
         _state->Owner = GCHandle.ToIntPtr(_self);
         memory.CodeChanged += (_, _) => Clear();
@@ -88,6 +90,25 @@ public sealed unsafe class InstructionCounter : IDisposable
     /// </summary>
     public Func<ulong, int, bool>? WatchReached { get; set; }
 
+    /// <summary>
+    /// Instruction count at which <see cref="Interrupted"/> is raised next (long.MaxValue: never): replay sets the
+    /// count where a signal arrived, a live run's timers set 0 (from any thread) through <see cref="RequestInterrupt"/>.
+    /// </summary>
+    public long NextInterrupt
+    {
+        get => Volatile.Read(ref _state->NextInterrupt);
+        set => Volatile.Write(ref _state->NextInterrupt, value);
+    }
+
+    /// <summary>Makes the next block start raise <see cref="Interrupted"/>; safe on any thread.</summary>
+    public void RequestInterrupt() => NextInterrupt = 0;
+
+    /// <summary>
+    /// Raised at the start of a block, before it runs and before keyframes, once <see cref="NextInterrupt"/> is
+    /// reached. Returning true means the block was left without running (a signal is delivered first): it is not counted.
+    /// </summary>
+    public Func<ulong, bool>? Interrupted { get; set; }
+
     /// <summary>Raised at the start of a block, before it runs, once <see cref="NextKeyframe"/> is reached.</summary>
     public Action<ulong>? KeyframeDue { get; set; }
 
@@ -104,6 +125,8 @@ public sealed unsafe class InstructionCounter : IDisposable
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     static void OnBlock(nint engine, ulong address, uint size, State* state)
     {
+        if (state->Instructions >= Volatile.Read(ref state->NextInterrupt) && Owner(state).Interrupted?.Invoke(address) == true)
+            return;
         if (state->Instructions >= state->NextKeyframe)
             Owner(state).KeyframeDue?.Invoke(address);
         state->BlockEnd = address + size;

@@ -144,7 +144,9 @@ internal sealed class DxModel(TraceSession session)
                 .Property("Name", exception.Name)
                 .Property("Code", (Int128)exception.Code)
                 .Property("ProgramCounter", (Int128)exception.ProgramCounter)
-                .Property("Address", (Int128)exception.Address));
+                .Property("Address", (Int128)exception.Address)
+                .Property("SignalCode", (Int128)exception.SignalCode)
+                .Property("Handled", exception.Handled ? "true" : "false"));
         }
         if (e.ExitCode is { } code)
             obj.Property("ExitCode", (Int128)code);

@@ -64,6 +64,7 @@ public sealed class TraceModel
         int? parent = null;
         ExitEvent? exit = null;
         SignalEvent? signal = null;
+        var delivered = new List<SignalEvent>();
         long last = 0;
 
         foreach (var traceEvent in trace.Events())
@@ -92,7 +93,9 @@ public sealed class TraceModel
                     continue;
                 case SignalEvent signalEvent:
                     sequencing.Add(signalEvent.Instruction);
-                    signal = signalEvent;
+                    delivered.Add(signalEvent);
+                    if (!signalEvent.Handled)
+                        signal = signalEvent;
                     continue;
                 default:
                     continue;
@@ -160,12 +163,11 @@ public sealed class TraceModel
             if (module.Unloaded is { } unloaded)
                 events.Add(new TimelineEvent(TimelineEventType.ModuleUnloaded, unloaded) { Module = module });
         }
-        if (signal is not null)
+        foreach (var delivery in delivered)
         {
-            var name = Enum.IsDefined((Signal)signal.Signal) ? ((Signal)signal.Signal).ToString() : $"signal {signal.Signal}";
-            events.Add(new TimelineEvent(TimelineEventType.Exception, At(signal.Instruction))
+            events.Add(new TimelineEvent(TimelineEventType.Exception, At(delivery.Instruction))
             {
-                Exception = new ExceptionInfo(name, signal.Signal, signal.Pc, signal.Address),
+                Exception = new ExceptionInfo(SignalText.Name(delivery.Signal), delivery.Signal, delivery.Pc, delivery.Address, delivery.Code, delivery.Handled),
             });
         }
         if (exit is not null || signal is not null || trace.End is not null)
