@@ -10,8 +10,8 @@ using Rewind.Linux.Syscalls;
 namespace Rewind.Linux.Execution;
 
 /// <summary>
-/// One Linux process running on its own engine: address space, descriptors, identity, and the
-/// run loop. Syscalls are handled inside the engine's syscall hook; faults end the run with the
+/// One Linux process running on its own engine: address space, descriptors, identity, threads
+/// (see GuestProcess.Threads.cs), and the run loop. Syscalls are handled inside the engine's syscall hook; faults end the run with the
 /// signal Linux would deliver.
 /// </summary>
 public sealed unsafe partial class GuestProcess : IDisposable
@@ -43,7 +43,13 @@ public sealed unsafe partial class GuestProcess : IDisposable
         _counter = new InstructionCounter(Memory);
         Memory.CodeChanged += (start, end) => Cpu.DropTranslations(start, end);
         FileSystem = options.FileSystem;
-        Pid = Tid = pid;
+        Pid = pid;
+        _lastTid = pid;
+        // The main thread's tid is the pid; its registers are the engine's from the start.
+        CurrentThread = new GuestThread(pid, uniqueId: 1);
+        _threads.Add(CurrentThread);
+        NextUniqueThreadId = 2;
+        Scheduler = new Scheduler(this, options.PreemptAfter);
         ParentPid = Environment.ProcessId;
         Cwd = options.WorkingDirectory;
         CwdFd = -1;
@@ -74,7 +80,6 @@ public sealed unsafe partial class GuestProcess : IDisposable
     public Nondeterminism Nondeterminism { get; }
 
     public int Pid { get; }
-    public int Tid { get; }
     public int ParentPid { get; }
 
     /// <summary>Task name (comm): executable base name, at most 15 bytes; prctl(PR_SET_NAME) changes it.</summary>
@@ -103,9 +108,6 @@ public sealed unsafe partial class GuestProcess : IDisposable
     public ExitStatus? Exited => _exit;
 
     public SignalState Signals { get; } = new();
-
-    public ulong ClearChildTid { get; set; }
-    public ulong RobustList { get; set; }
 
     /// <summary>
     /// Loads the program, ready to run, with its syscalls answered by <paramref name="kernel"/>
@@ -338,6 +340,7 @@ public sealed unsafe partial class GuestProcess : IDisposable
         var user = (void*)GCHandle.ToIntPtr(_self);
         _counter.Attach(Cpu);
         _counter.KeyframeDue = OnKeyframeDue;
+        _counter.SwitchDue = OnSwitchDue;
         _counter.TimeStampReadsFound = OnTimeStampReadsFound;
         Cpu.AddInstructionHook(HookedInstruction.Syscall, (delegate* unmanaged[Cdecl]<nint, void*, void>)&OnSyscall, user);
         Cpu.AddInstructionHook(HookedInstruction.Cpuid, (delegate* unmanaged[Cdecl]<nint, void*, int>)&OnCpuid, user);

@@ -74,11 +74,13 @@ internal static class Signals
     [Syscall(SyscallNumber.kill)]
     static long Kill(GuestProcess p, in SyscallArgs a) => a.Int(0) is 0 or -1 || a.Int(0) == p.Pid ? SendToSelf(p, a.Int(1)) : -Errno.ESRCH;
 
+    // A signal sent to one thread takes the process-wide path below for now; the target thread
+    // (p.FindThread) is where per-thread delivery will start from.
     [Syscall(SyscallNumber.tgkill)]
-    static long ThreadGroupKill(GuestProcess p, in SyscallArgs a) => a.Int(0) == p.Pid && a.Int(1) == p.Tid ? SendToSelf(p, a.Int(2)) : -Errno.ESRCH;
+    static long ThreadGroupKill(GuestProcess p, in SyscallArgs a) => a.Int(0) == p.Pid && p.FindThread(a.Int(1)) is not null ? SendToSelf(p, a.Int(2)) : -Errno.ESRCH;
 
     [Syscall(SyscallNumber.tkill)]
-    static long ThreadKill(GuestProcess p, in SyscallArgs a) => a.Int(0) == p.Tid ? SendToSelf(p, a.Int(1)) : -Errno.ESRCH;
+    static long ThreadKill(GuestProcess p, in SyscallArgs a) => p.FindThread(a.Int(0)) is not null ? SendToSelf(p, a.Int(1)) : -Errno.ESRCH;
 
     /// <summary>
     /// Until signal delivery exists, a signal a program sends itself takes its default action
