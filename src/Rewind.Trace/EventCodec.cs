@@ -29,6 +29,12 @@ internal static class EventCodec
                 w.Write(signal.Pc);
                 w.Write(signal.Address);
                 break;
+            case ThreadSwitchEvent threadSwitch:
+                w.Write((ulong)threadSwitch.Thread);
+                w.Write(threadSwitch.Result is null ? 0UL : 1UL);
+                if (threadSwitch.Result is { } result)
+                    w.WriteSigned(result);
+                break;
             default:
                 throw new ArgumentException($"unknown event {e.GetType().Name}", nameof(e));
         }
@@ -45,6 +51,7 @@ internal static class EventCodec
             EventKind.TimeStamp => new TimeStampEvent(instruction, r.ReadUnsigned()),
             EventKind.Exit => new ExitEvent(instruction, (int)r.ReadSigned()),
             EventKind.Signal => new SignalEvent(instruction, r.ReadInt(), r.ReadUnsigned(), r.ReadUnsigned()),
+            EventKind.ThreadSwitch => new ThreadSwitchEvent(instruction, (long)r.ReadUnsigned(), r.ReadUnsigned() != 0 ? r.ReadSigned() : null),
             _ => throw new InvalidDataException($"unknown event kind {(int)kind}"),
         };
     }
@@ -110,6 +117,14 @@ internal static class EventCodec
                 case NameEffect name:
                     w.Write(name.Name);
                     break;
+                case ThreadCreatedEffect created:
+                    w.Write((ulong)created.Tid);
+                    w.Write((ulong)created.UniqueId);
+                    w.Write(created.Registers);
+                    break;
+                case ThreadExitedEffect exited:
+                    w.Write((ulong)exited.UniqueId);
+                    break;
                 default:
                     throw new ArgumentException($"unknown effect {effect.GetType().Name}", nameof(effects));
             }
@@ -136,6 +151,8 @@ internal static class EventCodec
                 EffectKind.Discard => new DiscardEffect(r.ReadUnsigned(), r.ReadUnsigned()),
                 EffectKind.Register => new RegisterEffect(r.ReadInt(), r.ReadUnsigned()),
                 EffectKind.Name => new NameEffect(r.ReadString() ?? ""),
+                EffectKind.ThreadCreated => new ThreadCreatedEffect(r.ReadInt(), (long)r.ReadUnsigned(), r.ReadBytes()),
+                EffectKind.ThreadExited => new ThreadExitedEffect((long)r.ReadUnsigned()),
                 _ => throw new InvalidDataException($"unknown effect kind {(int)kind}"),
             };
         }

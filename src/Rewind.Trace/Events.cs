@@ -9,7 +9,7 @@ public abstract record TraceEvent(long Instruction)
     internal abstract EventKind Kind { get; }
 }
 
-internal enum EventKind : byte { Start = 1, Syscall, TimeStamp, Exit, Signal }
+internal enum EventKind : byte { Start = 1, Syscall, TimeStamp, Exit, Signal, ThreadSwitch }
 
 /// <summary>The program's initial state: mappings with their contents, the stack, registers.</summary>
 public sealed record StartEvent(IReadOnlyList<Effect> Effects) : TraceEvent(0)
@@ -41,13 +41,23 @@ public sealed record SignalEvent(long Instruction, int Signal, ulong Pc, ulong A
     internal override EventKind Kind => EventKind.Signal;
 }
 
+/// <summary>
+/// Another thread runs from the next instruction on: <paramref name="Instruction"/> is the last one
+/// the previous thread ran. <paramref name="Thread"/> is the new thread's unique id;
+/// <paramref name="Result"/>, when present, is what the syscall it was blocked in returns.
+/// </summary>
+public sealed record ThreadSwitchEvent(long Instruction, long Thread, long? Result) : TraceEvent(Instruction)
+{
+    internal override EventKind Kind => EventKind.ThreadSwitch;
+}
+
 /// <summary>A change a syscall (or the program loader) made to the guest.</summary>
 public abstract record Effect
 {
     internal abstract EffectKind Kind { get; }
 }
 
-internal enum EffectKind : byte { Write = 1, WriteBlob, Map, Unmap, Protect, Remap, Brk, InitBrk, Discard, Register, Name }
+internal enum EffectKind : byte { Write = 1, WriteBlob, Map, Unmap, Protect, Remap, Brk, InitBrk, Discard, Register, Name, ThreadCreated, ThreadExited }
 
 /// <summary>Bytes the kernel side wrote into guest memory.</summary>
 public sealed record MemoryWrite(ulong Address, byte[] Data) : Effect
@@ -110,4 +120,16 @@ public sealed record RegisterEffect(int Register, ulong Value) : Effect
 public sealed record NameEffect(string Name) : Effect
 {
     internal override EffectKind Kind => EffectKind.Name;
+}
+
+/// <summary>clone made a thread: its tid, unique id and the registers it starts with (a register file image).</summary>
+public sealed record ThreadCreatedEffect(int Tid, long UniqueId, byte[] Registers) : Effect
+{
+    internal override EffectKind Kind => EffectKind.ThreadCreated;
+}
+
+/// <summary>The calling thread ended (exit) while other threads go on.</summary>
+public sealed record ThreadExitedEffect(long UniqueId) : Effect
+{
+    internal override EffectKind Kind => EffectKind.ThreadExited;
 }

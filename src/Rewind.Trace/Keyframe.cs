@@ -3,6 +3,8 @@ namespace Rewind.Trace;
 /// <summary>
 /// A snapshot for seeking and for divergence checks: registers, the mapping list and the pages
 /// whose contents changed since the previous keyframe (each kept once in the blob store).
+/// <paramref name="Registers"/> are the running thread's (<paramref name="CurrentThread"/>, a unique
+/// id); <paramref name="Threads"/> lists every thread, with the saved registers of those not running.
 /// </summary>
 public sealed record Keyframe(
     long Instruction,
@@ -12,7 +14,9 @@ public sealed record Keyframe(
     ulong Brk,
     string Name,
     IReadOnlyList<MappingRecord> Mappings,
-    IReadOnlyList<PageRecord> ChangedPages)
+    IReadOnlyList<PageRecord> ChangedPages,
+    long CurrentThread,
+    IReadOnlyList<ThreadRecord> Threads)
 {
     internal void Write(VarintWriter w)
     {
@@ -39,6 +43,14 @@ public sealed record Keyframe(
             w.Write(page.Address);
             w.Write(page.Blob);
         }
+        w.Write((ulong)CurrentThread);
+        w.Write((ulong)Threads.Count);
+        foreach (var thread in Threads)
+        {
+            w.Write((ulong)thread.Tid);
+            w.Write((ulong)thread.UniqueId);
+            w.Write(thread.Registers);
+        }
     }
 
     internal static Keyframe Read(ref VarintReader r)
@@ -51,10 +63,17 @@ public sealed record Keyframe(
         var pages = new PageRecord[r.ReadInt()];
         for (var i = 0; i < pages.Length; i++)
             pages[i] = new PageRecord(r.ReadUnsigned(), r.ReadHash());
-        return new Keyframe(instruction, eventIndex, registers, brkStart, brk, name, mappings, pages);
+        var current = (long)r.ReadUnsigned();
+        var threads = new ThreadRecord[r.ReadInt()];
+        for (var i = 0; i < threads.Length; i++)
+            threads[i] = new ThreadRecord(r.ReadInt(), (long)r.ReadUnsigned(), r.ReadBytes());
+        return new Keyframe(instruction, eventIndex, registers, brkStart, brk, name, mappings, pages, current, threads);
     }
 }
 
 public readonly record struct MappingRecord(ulong Start, ulong End, int Protection, bool Shared, string? Path, ulong FileOffset, string? Label);
 
 public readonly record struct PageRecord(ulong Address, UInt128 Blob);
+
+/// <summary>A thread at a keyframe; <paramref name="Registers"/> is empty for the running thread (its registers are the keyframe's).</summary>
+public readonly record struct ThreadRecord(int Tid, long UniqueId, byte[] Registers);
