@@ -6,7 +6,8 @@ namespace Rewind.Linux.Tests;
 
 /// <summary>
 /// Multi-threaded programs under 'rewind run' print what they print natively: locked increments of
-/// one counter, a producer and a consumer on condition variables, a thread that ends early. Each
+/// one counter, a producer and a consumer on condition variables, a thread that ends early, timed
+/// waits that nobody ends. Each
 /// runs with the default time slice and with a short one (--preempt) that makes the threads
 /// interleave inside their loops and contend for the lock.
 /// </summary>
@@ -15,7 +16,7 @@ public sealed partial class ThreadsTests(HostFiles files) : IClassFixture<HostFi
     public static TheoryData<string, string> ThreadPrograms()
     {
         var data = new TheoryData<string, string>();
-        foreach (var name in new[] { "threads_counter", "threads_condvar", "threads_exit" })
+        foreach (var name in new[] { "threads_counter", "threads_condvar", "threads_exit", "threads_timeout" })
         {
             foreach (var variant in new[] { "static", "dynamic", "pie" })
             {
@@ -87,6 +88,17 @@ public sealed partial class ThreadsTests(HostFiles files) : IClassFixture<HostFi
         Assert.Equal(0, native.ExitCode);
         Assert.Equal(SHA256.HashData(native.Stdout), SHA256.HashData(emulated.Stdout));
         Assert.Equal(native.ExitCode, emulated.ExitCode);
+    }
+
+    [Fact]
+    public async Task DeadlockedThreadsEndTheProgramWithOneWarning()
+    {
+        // Natively the program hangs; under rewind no thread can run again, which ends it as SIGKILL would.
+        var emulated = await GuestRunner.RewindAsync(GuestRunner.Guest("threads_deadlock-dynamic"), []);
+        Assert.Equal("both locked\n", emulated.StdoutText);
+        Assert.Equal(128 + 9, emulated.ExitCode);
+        Assert.StartsWith("rewind: every thread waits on a futex that no thread can wake: the program is deadlocked\n", emulated.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", emulated.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public sealed partial class ThreadReplayTests
     public static TheoryData<string> Programs()
     {
         var data = new TheoryData<string>();
-        foreach (var name in new[] { "threads_counter", "threads_condvar", "threads_exit" })
+        foreach (var name in new[] { "threads_counter", "threads_condvar", "threads_exit", "threads_timeout" })
         {
             foreach (var variant in new[] { "static", "dynamic", "pie" })
                 data.Add($"{name}-{variant}");
@@ -76,6 +76,19 @@ public sealed partial class ThreadReplayTests
             Assert.Equal(reader.End!.Instructions, exit.Instructions);
             Assert.Equal(reader.End.StateHash, session.Kernel.FinalStateHash);
         }
+    }
+
+    [Fact]
+    public async Task ADeadlockReplaysToTheSameEnd()
+    {
+        using var folder = new TempFolder();
+        var trace = folder["deadlock.rwd"];
+        var record = await RewindCli.RecordAsync(trace, GuestRunner.Guest("threads_deadlock-static"), [], options: Options);
+        Assert.Equal(128 + 9, record.ExitCode);
+        var replay = await RewindCli.ReplayAsync(trace, verify: true);
+        Assert.Equal(128 + 9, replay.ExitCode);
+        Assert.Equal("both locked\n", replay.StdoutText);
+        Assert.Equal(RewindCli.RecordedInstructions(record), RewindCli.Summary(replay).Instructions);
     }
 
     [Fact]
