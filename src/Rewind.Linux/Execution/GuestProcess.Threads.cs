@@ -75,6 +75,10 @@ public sealed partial class GuestProcess
             _threads.Remove(previous);
         else
             previous.Context = RegisterFile.Capture(Cpu, pc);
+        // A syscall to run again: the thread resumes at the syscall instruction (the block at pc follows it).
+        if (previous.RestartAt is { } syscall && pc == syscall + 2 && previous.Context is { } context)
+            RegisterFile.Set(context, X86Register.Rip, syscall);
+        previous.RestartAt = null;
         previous.SignalMask = Signals.BlockedMask;
         RegisterFile.Restore(Cpu, next.Context ?? throw new InvalidOperationException($"{next} has no saved registers"));
         next.Context = null;

@@ -11,8 +11,8 @@ namespace Rewind.Linux.Execution;
 
 /// <summary>
 /// One Linux process running on its own engine: address space, descriptors, identity, threads
-/// (see GuestProcess.Threads.cs), and the run loop. Syscalls are handled inside the engine's syscall hook; faults end the run with the
-/// signal Linux would deliver.
+/// (GuestProcess.Threads.cs), and the run loop. Syscalls are handled inside the engine's syscall
+/// hook; faults end the run with the signal Linux would deliver.
 /// </summary>
 public sealed unsafe partial class GuestProcess : IDisposable
 {
@@ -370,8 +370,14 @@ public sealed unsafe partial class GuestProcess : IDisposable
         var number = (long)Cpu.Read(X86Register.Rax);
         var args = new SyscallArgs(Cpu.Read(X86Register.Rdi), Cpu.Read(X86Register.Rsi), Cpu.Read(X86Register.Rdx),
             Cpu.Read(X86Register.R10), Cpu.Read(X86Register.R8), Cpu.Read(X86Register.R9));
+        CurrentThread.RestartAt = null;
         var result = _kernel.Syscall(this, number, args);
-        if (_exit is null)
+        if (_exit is null && result == -Errno.ERESTARTSYS)
+        {
+            // Another thread runs first; this one runs the syscall again later, so RAX keeps its number.
+            CurrentThread.RestartAt = Cpu.Read(X86Register.Rip);
+        }
+        else if (_exit is null)
         {
             Cpu.Write(X86Register.Rax, (ulong)result);
             // The syscall instruction sets RCX to the return address and R11 to RFLAGS.

@@ -31,6 +31,12 @@ public sealed class GuestThread(int tid, long uniqueId)
     /// <summary>What the syscall the thread is blocked in returns when it runs again (set when it is woken or times out).</summary>
     public long? ResumeResult { get; set; }
 
+    /// <summary>
+    /// The address of the syscall instruction the thread is to run again when it is switched in
+    /// (its handler returned -ERESTARTSYS rather than block); null otherwise.
+    /// </summary>
+    public ulong? RestartAt { get; set; }
+
     /// <summary>The futex the thread waits on, while it waits.</summary>
     public FutexWait? Waiting { get; set; }
 

@@ -1,3 +1,6 @@
+using Rewind.Linux.Host;
+using Rewind.Linux.Syscalls;
+
 namespace Rewind.Linux.Execution;
 
 /// <summary>
@@ -93,6 +96,30 @@ public sealed class Scheduler(GuestProcess process, long preemptAfter)
             }
         }
         return woken + moved;
+    }
+
+    /// <summary>Whether a thread other than the running one could run now.</summary>
+    public bool AnotherCanRun => process.Threads.Any(t => t != process.CurrentThread && t.IsRunnable);
+
+    /// <summary>
+    /// Whether a syscall about to wait for the host descriptor <paramref name="hostFd"/> to become
+    /// readable (or, <paramref name="writing"/>, writable) should let another thread run instead:
+    /// it would block the whole process while another thread could run (and perhaps make it ready).
+    /// Then another thread runs next, and the handler returns -ERESTARTSYS so that this thread
+    /// tries again when its turn comes. Descriptors in non-blocking mode never block.
+    /// </summary>
+    public unsafe bool YieldsInsteadOfWaiting(int hostFd, bool writing)
+    {
+        const int GetFlags = 3, NonBlocking = 0x800, PollIn = 1, PollOut = 4;
+        if (!AnotherCanRun || (HostSyscall.Invoke(SyscallNumber.fcntl, hostFd, GetFlags) & NonBlocking) != 0)
+            return false;
+        var entry = stackalloc int[2];
+        entry[0] = hostFd;
+        entry[1] = writing ? PollOut : PollIn; // events; revents (the upper half) starts at 0
+        if (HostSyscall.Invoke(SyscallNumber.poll, (long)entry, 1, 0) != 0)
+            return false; // ready, or an error the syscall itself will report
+        Yield();
+        return true;
     }
 
     /// <summary>sched_yield: another runnable thread, if any, runs next.</summary>
