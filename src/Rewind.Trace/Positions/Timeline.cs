@@ -36,11 +36,14 @@ public sealed class Timeline
         var points = new List<long>();
         foreach (var traceEvent in trace.Events())
         {
-            if (traceEvent is SyscallEvent or SignalEvent or ExitEvent or ThreadSwitchEvent)
+            if (IsSequencing(traceEvent))
                 points.Add(traceEvent.Instruction);
         }
         return new Timeline(points, trace.End?.Instructions ?? trace.LastRecordedInstruction());
     }
+
+    /// <summary>Whether an event starts a new sequence after its instruction: syscalls, signals, exits and thread switches.</summary>
+    public static bool IsSequencing(TraceEvent traceEvent) => traceEvent is SyscallEvent or SignalEvent or ExitEvent or ThreadSwitchEvent;
 
     /// <summary>The position of instruction <paramref name="instruction"/>.</summary>
     public Position At(long instruction)
