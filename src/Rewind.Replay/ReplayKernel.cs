@@ -38,6 +38,9 @@ public sealed class ReplayKernel : Kernel
     /// <summary>Called after each replayed syscall.</summary>
     public Action<SyscallEvent>? SyscallReplayed { get; set; }
 
+    /// <summary>Called after each replayed thread switch, with the event; the new thread is then the process's current one.</summary>
+    public Action<ThreadSwitchEvent>? ThreadSwitched { get; set; }
+
     /// <summary>Keyframes checked so far (with verification on).</summary>
     public int KeyframesVerified { get; private set; }
 
@@ -161,6 +164,7 @@ public sealed class ReplayKernel : Kernel
             ?? throw Diverged(process, $"the trace switches to thread #{recorded.Thread}, which does not exist here");
         process.SwitchTo(next, pc, recorded.Result);
         ScheduleNextStop(process);
+        ThreadSwitched?.Invoke(recorded);
         return true;
     }
 

@@ -79,6 +79,31 @@ public sealed partial class ThreadReplayTests
     }
 
     [Fact]
+    public async Task ThreadSwitchCallbacksFollowTheTrace()
+    {
+        Engine.EnsureLoaded();
+        using var folder = new TempFolder();
+        var trace = folder["run.rwd"];
+        var record = await RewindCli.RecordAsync(trace, GuestRunner.Guest("threads_condvar-static"), [], options: Options);
+        Assert.Equal(0, record.ExitCode);
+        using var reader = TraceReader.Open(trace);
+        var recorded = reader.Events().OfType<ThreadSwitchEvent>().Select(e => (e.Instruction, e.Thread)).ToArray();
+
+        using var session = ReplaySession.Open(reader, leaveTraceOpen: true);
+        var seen = new List<(long, long)>();
+        session.ThreadSwitched = e =>
+        {
+            // The switch happens between two instructions: the new thread runs the next one.
+            Assert.Equal(e.Instruction + 1, session.Process.Instructions);
+            Assert.Equal(e.Thread, session.Process.CurrentThread.UniqueId);
+            seen.Add((e.Instruction, session.Process.CurrentThread.UniqueId));
+        };
+        Assert.NotNull(session.Run());
+        Assert.True(recorded.Length > 10, $"only {recorded.Length} switches were recorded");
+        Assert.Equal(recorded, seen);
+    }
+
+    [Fact]
     public async Task ADeadlockReplaysToTheSameEnd()
     {
         using var folder = new TempFolder();
