@@ -39,6 +39,9 @@ public sealed class ReplayKernel : Kernel
     /// <summary>Called after each replayed syscall.</summary>
     public Action<SyscallEvent>? SyscallReplayed { get; set; }
 
+    /// <summary>Called after each replayed thread switch, with the event; the new thread is then the process's current one.</summary>
+    public Action<ThreadSwitchEvent>? ThreadSwitched { get; set; }
+
     /// <summary>Keyframes checked so far (with verification on).</summary>
     public int KeyframesVerified { get; private set; }
 
@@ -71,6 +74,7 @@ public sealed class ReplayKernel : Kernel
         ExitEvent e => $"an exit at instruction {e.Instruction:N0}",
         SignalEvent s => $"{(s.Handled ? "delivery of" : "termination by")} {SignalText.Name(s.Signal)} at instruction {s.Instruction:N0}",
         SignalArrivalEvent a => $"arrival of {SignalText.Name(a.Signal)} at instruction {a.Instruction:N0}",
+        ThreadSwitchEvent t => $"a switch to thread #{t.Thread} after instruction {t.Instruction:N0}",
         _ => traceEvent.GetType().Name,
     };
 
@@ -84,7 +88,7 @@ public sealed class ReplayKernel : Kernel
         ScheduleNextStop(process);
     }
 
-    /// <summary>Sets up the whole state recorded at keyframe <see cref="_keyframe"/>: mappings, memory, registers.</summary>
+    /// <summary>Sets up the whole state recorded at keyframe <see cref="_keyframe"/>: mappings, memory, threads and their registers.</summary>
     public void Restore(GuestProcess process)
     {
         var keyframe = _trace.ReadKeyframe(_keyframe);
@@ -101,6 +105,7 @@ public sealed class ReplayKernel : Kernel
                 memory.Poke(address, _trace.ReadBlob(blob));
         }
         RegisterFile.Restore(process.Cpu, keyframe.Registers);
+        process.RestoreThreads(keyframe.Threads.Select(t => (t.Tid, t.UniqueId, t.Registers, t.SignalMask)), keyframe.CurrentThread);
         memory.RestoreBrk(keyframe.BrkStart, keyframe.Brk);
         process.Name = keyframe.Name;
         SignalSnapshot.Restore(process, keyframe.Signals);
@@ -111,10 +116,11 @@ public sealed class ReplayKernel : Kernel
     /// <summary>
     /// The next block starts that need attention: the next keyframe, the instruction count at
     /// which the recording was ended from outside (Ctrl-C, kill), which replay must reproduce,
-    /// and the next signal arrival.
+    /// the next signal arrival and the next thread switch.
     /// </summary>
     void ScheduleNextStop(GuestProcess process)
     {
+        process.Counter.NextSwitch = _next is ThreadSwitchEvent threadSwitch ? threadSwitch.Instruction + 1 : long.MaxValue;
         var keyframe = _keyframe < _trace.KeyframeCount ? _trace.KeyframeInstructions[_keyframe] : long.MaxValue;
         var termination = _next is SignalEvent { Handled: false } signal ? signal.Instruction : long.MaxValue;
         process.Counter.NextKeyframe = Math.Min(Math.Min(keyframe, termination), _endOfRecording);
@@ -194,6 +200,19 @@ public sealed class ReplayKernel : Kernel
         return value;
     }
 
+    /// <summary>Makes the switch the trace recorded here, to the thread it names.</summary>
+    public override bool SwitchDue(GuestProcess process, ulong pc)
+    {
+        if (Take<ThreadSwitchEvent>(process, "a thread switch", process.Instructions - 1) is not { } recorded)
+            return false;
+        var next = process.FindThread(recorded.Thread)
+            ?? throw Diverged(process, $"the trace switches to thread #{recorded.Thread}, which does not exist here");
+        process.SwitchTo(next, pc, recorded.Result);
+        ScheduleNextStop(process);
+        ThreadSwitched?.Invoke(recorded);
+        return true;
+    }
+
     public override void KeyframeDue(GuestProcess process, ulong pc)
     {
         if (process.Instructions >= _endOfRecording && _next is null)
@@ -220,6 +239,7 @@ public sealed class ReplayKernel : Kernel
                 throw Diverged(process, $"keyframe {_keyframe} was recorded at instruction {keyframe.Instruction:N0}, replay is at {process.Instructions:N0}");
             var registers = RegisterFile.Capture(process.Cpu, pc);
             var differences = RegisterFile.Differences(keyframe.Registers, registers).ToList();
+            differences.AddRange(ThreadDifferences(process, keyframe));
             foreach (var page in keyframe.ChangedPages)
             {
                 var bytes = new byte[AddressSpace.PageSize];
@@ -232,6 +252,30 @@ public sealed class ReplayKernel : Kernel
         }
         _keyframe++;
         ScheduleNextStop(process);
+    }
+
+    /// <summary>Which threads exist, which one runs, and the saved registers of the others, against a keyframe.</summary>
+    static IEnumerable<string> ThreadDifferences(GuestProcess process, Keyframe keyframe)
+    {
+        if (process.CurrentThread.UniqueId != keyframe.CurrentThread)
+            yield return $"thread #{process.CurrentThread.UniqueId} runs, not #{keyframe.CurrentThread}";
+        if (process.Threads.Count != keyframe.Threads.Count)
+            yield return $"{process.Threads.Count} threads exist, not {keyframe.Threads.Count}";
+        foreach (var recorded in keyframe.Threads)
+        {
+            if (process.FindThread(recorded.UniqueId) is not { } thread)
+            {
+                yield return $"thread #{recorded.UniqueId} does not exist";
+                continue;
+            }
+            if (thread.Tid != recorded.Tid)
+                yield return $"thread #{recorded.UniqueId} has tid {thread.Tid}, not {recorded.Tid}";
+            if (thread.Context is { } context)
+            {
+                foreach (var difference in RegisterFile.Differences(recorded.Registers, context))
+                    yield return $"thread #{recorded.UniqueId}: {difference}";
+            }
+        }
     }
 
     /// <summary>Hash of the final state replay reached (see <see cref="StateHash"/>).</summary>
@@ -307,6 +351,15 @@ public sealed class ReplayKernel : Kernel
                     break;
                 case ExecEffect exec:
                     process.StartNewImage(exec.Path, exec.Arguments);
+                    break;
+                case ThreadCreatedEffect created:
+                    // As clone does: the new thread starts with its creator's signal mask.
+                    process.AddThread(created.Tid, created.UniqueId, created.Registers, process.Signals.BlockedMask);
+                    break;
+                case ThreadExitedEffect exited:
+                    if (process.CurrentThread.UniqueId != exited.UniqueId)
+                        throw Diverged(process, $"thread #{process.CurrentThread.UniqueId} runs, but the trace ends thread #{exited.UniqueId}");
+                    process.EndCurrentThread();
                     break;
             }
         }

@@ -9,7 +9,7 @@ public abstract record TraceEvent(long Instruction)
     internal abstract EventKind Kind { get; }
 }
 
-internal enum EventKind : byte { Start = 1, Syscall, TimeStamp, Exit, Signal, SignalArrival }
+internal enum EventKind : byte { Start = 1, Syscall, TimeStamp, Exit, Signal, SignalArrival, ThreadSwitch }
 
 /// <summary>The program's initial state: mappings with their contents, the stack, registers.</summary>
 public sealed record StartEvent(IReadOnlyList<Effect> Effects) : TraceEvent(0)
@@ -56,13 +56,23 @@ public sealed record SignalArrivalEvent(long Instruction, int Signal, int Code, 
     internal override EventKind Kind => EventKind.SignalArrival;
 }
 
+/// <summary>
+/// Another thread runs from the next instruction on: <paramref name="Instruction"/> is the last one
+/// the previous thread ran. <paramref name="Thread"/> is the new thread's unique id;
+/// <paramref name="Result"/>, when present, is what the syscall it was blocked in returns.
+/// </summary>
+public sealed record ThreadSwitchEvent(long Instruction, long Thread, long? Result) : TraceEvent(Instruction)
+{
+    internal override EventKind Kind => EventKind.ThreadSwitch;
+}
+
 /// <summary>A change a syscall (or the program loader) made to the guest.</summary>
 public abstract record Effect
 {
     internal abstract EffectKind Kind { get; }
 }
 
-internal enum EffectKind : byte { Write = 1, WriteBlob, Map, Unmap, Protect, Remap, Brk, InitBrk, Discard, Register, Name, Exec }
+internal enum EffectKind : byte { Write = 1, WriteBlob, Map, Unmap, Protect, Remap, Brk, InitBrk, Discard, Register, Name, Exec, ThreadCreated, ThreadExited }
 
 /// <summary>Bytes the kernel side wrote into guest memory.</summary>
 public sealed record MemoryWrite(ulong Address, byte[] Data) : Effect
@@ -134,4 +144,16 @@ public sealed record NameEffect(string Name) : Effect
 public sealed record ExecEffect(string Path, IReadOnlyList<string> Arguments) : Effect
 {
     internal override EffectKind Kind => EffectKind.Exec;
+}
+
+/// <summary>clone made a thread: its tid, unique id and the registers it starts with (a register file image).</summary>
+public sealed record ThreadCreatedEffect(int Tid, long UniqueId, byte[] Registers) : Effect
+{
+    internal override EffectKind Kind => EffectKind.ThreadCreated;
+}
+
+/// <summary>The calling thread ended (exit) while other threads go on.</summary>
+public sealed record ThreadExitedEffect(long UniqueId) : Effect
+{
+    internal override EffectKind Kind => EffectKind.ThreadExited;
 }

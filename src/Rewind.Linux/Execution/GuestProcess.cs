@@ -10,9 +10,9 @@ using Rewind.Linux.Syscalls;
 namespace Rewind.Linux.Execution;
 
 /// <summary>
-/// One Linux process running on its own engine: address space, descriptors, identity, and the
-/// run loop. Syscalls are handled inside the engine's syscall hook; signals, faults' included,
-/// are delivered between two runs of the engine (GuestProcess.Signals.cs).
+/// One Linux process running on its own engine: address space, descriptors, identity, threads
+/// (GuestProcess.Threads.cs), and the run loop. Syscalls are handled inside the engine's syscall
+/// hook; signals, faults' included, are delivered between two runs of the engine (GuestProcess.Signals.cs).
 /// </summary>
 public sealed unsafe partial class GuestProcess : IDisposable
 {
@@ -45,7 +45,13 @@ public sealed unsafe partial class GuestProcess : IDisposable
         _counter = new InstructionCounter(Memory);
         Memory.CodeChanged += (start, end) => Cpu.DropTranslations(start, end);
         FileSystem = options.FileSystem;
-        Pid = Tid = pid;
+        Pid = pid;
+        _lastTid = pid;
+        // The main thread's tid is the pid; its registers are the engine's from the start.
+        CurrentThread = new GuestThread(pid, uniqueId: 1);
+        _threads.Add(CurrentThread);
+        NextUniqueThreadId = 2;
+        Scheduler = new Scheduler(this, options.PreemptAfter);
         ParentPid = Environment.ProcessId;
         Cwd = options.WorkingDirectory;
         CwdFd = -1;
@@ -76,7 +82,6 @@ public sealed unsafe partial class GuestProcess : IDisposable
     public Nondeterminism Nondeterminism { get; }
 
     public int Pid { get; }
-    public int Tid { get; }
     public int ParentPid { get; }
 
     /// <summary>Task name (comm): executable base name, at most 15 bytes; prctl(PR_SET_NAME) changes it.</summary>
@@ -105,9 +110,6 @@ public sealed unsafe partial class GuestProcess : IDisposable
     public ExitStatus? Exited => _exit;
 
     public SignalState Signals { get; } = new();
-
-    public ulong ClearChildTid { get; set; }
-    public ulong RobustList { get; set; }
 
     /// <summary>
     /// Loads the program, ready to run, with its syscalls answered by <paramref name="kernel"/>
@@ -220,12 +222,13 @@ public sealed unsafe partial class GuestProcess : IDisposable
     const ulong SyscallInstructionLength = 2;
 
     /// <summary>
-    /// What execve resets before the new image is mapped, in a live run and in replay alike:
-    /// registers and FPU state as a new process has them, signal handlers back to their defaults,
+    /// What execve resets before the new image is mapped, in a live run and in replay alike: the
+    /// other threads end, registers and FPU state are as a new process has them, signal handlers back to their defaults,
     /// and the hooks placed on the old code.
     /// </summary>
     public void StartNewImage(string executablePath, IReadOnlyList<string> arguments)
     {
+        EndOtherThreads();
         RegisterFile.Restore(Cpu, _initialRegisters);
         // The mask and pending signals stay; the alternate stack was in the old image.
         SignalHandlers.ResetForExec();
@@ -233,7 +236,7 @@ public sealed unsafe partial class GuestProcess : IDisposable
         foreach (var hook in _timeStampHooks.Values)
             Cpu.RemoveHook(hook);
         _timeStampHooks.Clear();
-        ClearChildTid = 0;
+        CurrentThread.ClearChildTid = 0;
         ExecutablePath = executablePath;
         Arguments = arguments;
         _imageReplaced = true;
@@ -339,6 +342,7 @@ public sealed unsafe partial class GuestProcess : IDisposable
         var user = (void*)GCHandle.ToIntPtr(_self);
         _counter.Attach(Cpu);
         _counter.KeyframeDue = OnKeyframeDue;
+        _counter.SwitchDue = OnSwitchDue;
         _counter.TimeStampReadsFound = OnTimeStampReadsFound;
         _counter.Interrupted = OnInterrupted;
         Cpu.AddInstructionHook(HookedInstruction.Syscall, (delegate* unmanaged[Cdecl]<nint, void*, void>)&OnSyscall, user);
@@ -369,6 +373,7 @@ public sealed unsafe partial class GuestProcess : IDisposable
         var number = (long)Cpu.Read(X86Register.Rax);
         var args = new SyscallArgs(Cpu.Read(X86Register.Rdi), Cpu.Read(X86Register.Rsi), Cpu.Read(X86Register.Rdx),
             Cpu.Read(X86Register.R10), Cpu.Read(X86Register.R8), Cpu.Read(X86Register.R9));
+        CurrentThread.RestartAt = null;
         var result = _kernel.Syscall(this, number, args);
         if (_imageReplaced)
         {
@@ -376,7 +381,12 @@ public sealed unsafe partial class GuestProcess : IDisposable
             _imageReplaced = false;
             return;
         }
-        if (_exit is null)
+        if (_exit is null && result == -Errno.ERESTARTSYS)
+        {
+            // Another thread runs first; this one runs the syscall again later, so RAX keeps its number.
+            CurrentThread.RestartAt = Cpu.Read(X86Register.Rip);
+        }
+        else if (_exit is null)
         {
             Cpu.Write(X86Register.Rax, (ulong)result);
             // The syscall instruction sets RCX to the return address and R11 to RFLAGS.

@@ -52,6 +52,32 @@ public abstract class Kernel
     {
     }
 
+    // ---- threads ----
+
+    /// <summary>
+    /// Called at a block start once <see cref="InstructionCounter.NextSwitch"/> is reached, with the block's
+    /// address: returns true when another thread was switched in (the block is then left before it runs).
+    /// Live runs ask the <see cref="Scheduler"/>.
+    /// </summary>
+    public virtual bool SwitchDue(GuestProcess process, ulong pc)
+    {
+        if (process.Scheduler.Due() is not { } next)
+            return false;
+        process.SwitchTo(next, pc, next.ResumeResult);
+        process.Scheduler.Switched();
+        return true;
+    }
+
+    /// <summary>Called when a thread has been created (clone), before it first runs.</summary>
+    public virtual void ThreadCreated(GuestProcess process, GuestThread thread)
+    {
+    }
+
+    /// <summary>Called when the running thread has ended (exit) while others go on.</summary>
+    public virtual void ThreadExited(GuestProcess process, GuestThread thread)
+    {
+    }
+
     /// <summary>Called once when the program has ended, however it ended.</summary>
     public virtual void Ended(GuestProcess process, ExitStatus status)
     {

@@ -101,6 +101,22 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
 
     public override void SignalHandled(GuestProcess process, in SignalInfo info, ulong pc) =>
         _writer.Append(new SignalEvent(process.Instructions, info.Signal, pc, info.Address, info.Code, Handled: true));
+    /// <summary>Switches as the live scheduler decides, and logs the switch so that replay makes the same one.</summary>
+    public override bool SwitchDue(GuestProcess process, ulong pc)
+    {
+        if (process.Scheduler.Due() is not { } next)
+            return false;
+        var result = next.ResumeResult;
+        _writer.Append(new ThreadSwitchEvent(process.Instructions - 1, next.UniqueId, result));
+        process.SwitchTo(next, pc, result);
+        process.Scheduler.Switched();
+        return true;
+    }
+
+    public override void ThreadCreated(GuestProcess process, GuestThread thread) =>
+        _effects.Add(new ThreadCreatedEffect(thread.Tid, thread.UniqueId, thread.Context!));
+
+    public override void ThreadExited(GuestProcess process, GuestThread thread) => _effects.Add(new ThreadExitedEffect(thread.UniqueId));
 
     public override void KeyframeDue(GuestProcess process, ulong pc)
     {
@@ -119,7 +135,7 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
         _writer.Complete(new TraceEnd(status.Instructions, _writer.EventCount, DateTimeOffset.UtcNow, StateHash.Of(process), files));
     }
 
-    /// <summary>Registers, the mapping list and every page whose contents changed since the last keyframe.</summary>
+    /// <summary>Registers of every thread, the mapping list and every page whose contents changed since the last keyframe.</summary>
     Keyframe TakeKeyframe(GuestProcess process, ulong pc)
     {
         var registers = RegisterFile.Capture(process.Cpu, pc);
@@ -148,7 +164,9 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
         return new Keyframe(
             process.Instructions, _writer.EventCount, registers, process.Memory.BrkStart, process.Memory.Brk, process.Name,
             process.Memory.Areas.Select(m => new MappingRecord(m.Start, m.End, (int)m.Protection, m.Shared, m.Path, m.FileOffset, m.Label)).ToArray(),
-            changed, SignalSnapshot.Capture(process));
+            changed, SignalSnapshot.Capture(process),
+            process.CurrentThread.UniqueId,
+            process.Threads.Select(t => new ThreadRecord(t.Tid, t.UniqueId, t.Context ?? [], t.SignalMask)).ToArray());
     }
 
     static unsafe ReadOnlySpan<byte> PageBytes(Mapping mapping, ulong page) =>

@@ -178,13 +178,15 @@ public static class Signals
     static long Kill(GuestProcess p, in SyscallArgs a) =>
         a.Int(0) is 0 or -1 || a.Int(0) == p.Pid ? SendToSelf(p, a.Int(1), SignalCodes.User) : -Errno.ESRCH;
 
+    // A signal sent to one thread of the process joins the process's pending signals (they are not
+    // kept per thread), so the running thread that does not block it takes it.
     [Syscall(SyscallNumber.tgkill)]
     static long ThreadGroupKill(GuestProcess p, in SyscallArgs a) =>
-        a.Int(0) == p.Pid && a.Int(1) == p.Tid ? SendToSelf(p, a.Int(2), SignalCodes.ThreadKill) : -Errno.ESRCH;
+        a.Int(0) == p.Pid && p.FindThread(a.Int(1)) is not null ? SendToSelf(p, a.Int(2), SignalCodes.ThreadKill) : -Errno.ESRCH;
 
     [Syscall(SyscallNumber.tkill)]
     static long ThreadKill(GuestProcess p, in SyscallArgs a) =>
-        a.Int(0) == p.Tid ? SendToSelf(p, a.Int(1), SignalCodes.ThreadKill) : -Errno.ESRCH;
+        p.FindThread(a.Int(0)) is not null ? SendToSelf(p, a.Int(1), SignalCodes.ThreadKill) : -Errno.ESRCH;
 
     /// <summary>Signal 0 only checks that the target exists.</summary>
     static long SendToSelf(GuestProcess p, int signal, int code)
