@@ -58,7 +58,8 @@ public sealed class Scheduler(GuestProcess process, long preemptAfter)
     public void Deadlocked()
     {
         process.Warn("every thread waits on a futex that no thread can wake: the program is deadlocked");
-        process.Terminate(Signal.SIGKILL, 0);
+        // Ended after the syscall that found it, as a signal arriving then would end it: replay ends there too.
+        process.RequestTermination(Signal.SIGKILL);
     }
 
     /// <summary>Wakes up to <paramref name="count"/> threads waiting on <paramref name="address"/> for a bit of <paramref name="bitset"/>.</summary>
