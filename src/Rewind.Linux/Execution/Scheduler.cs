@@ -82,7 +82,7 @@ public sealed class Scheduler(GuestProcess process, long preemptAfter)
     }
 
     /// <summary>Wakes up to <paramref name="wake"/> waiters of <paramref name="from"/> and moves up to <paramref name="move"/> more to <paramref name="to"/>.</summary>
-    public int Requeue(ulong from, int wake, ulong to, int move)
+    public (int Woken, int Moved) Requeue(ulong from, int wake, ulong to, int move)
     {
         var woken = Wake(from, wake);
         var moved = 0;
@@ -96,7 +96,7 @@ public sealed class Scheduler(GuestProcess process, long preemptAfter)
                 moved++;
             }
         }
-        return woken + moved;
+        return (woken, moved);
     }
 
     /// <summary>Whether a thread other than the running one could run now.</summary>

@@ -47,9 +47,10 @@ internal static unsafe class Futex
                     return -Errno.EFAULT;
                 if (expected != (uint)a.A5)
                     return -Errno.EAGAIN;
-                return p.Scheduler.Requeue(address, a.Int(2), a.A4, a.Int(3));
+                var (woken, moved) = p.Scheduler.Requeue(address, a.Int(2), a.A4, a.Int(3));
+                return woken + moved;
             case Requeue:
-                return p.Scheduler.Requeue(address, a.Int(2), a.A4, a.Int(3));
+                return p.Scheduler.Requeue(address, a.Int(2), a.A4, a.Int(3)).Woken; // the count of woken threads only, as Linux returns
             case WakeOp:
                 return WakeAndOperate(p, address, a.Int(2), a.A4, a.Int(3), (uint)a.A5);
             default:
