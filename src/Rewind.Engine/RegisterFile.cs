@@ -41,6 +41,15 @@ public static unsafe class RegisterFile
         return bytes;
     }
 
+    /// <summary>Sets one of the 8-byte <see cref="Registers"/> in a register file.</summary>
+    public static void Set(Span<byte> bytes, X86Register register, ulong value)
+    {
+        var index = Array.IndexOf(Registers, register);
+        if (index < 0)
+            throw new ArgumentException($"{register} is not kept as an 8-byte value", nameof(register));
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes[(index * 8)..], value);
+    }
+
     public static void Restore(Cpu cpu, ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length != Size)

@@ -100,7 +100,7 @@ public static class IndexBuilder
         var sequencing = new List<long>();
         foreach (var traceEvent in trace.Events())
         {
-            if (traceEvent is SyscallEvent or SignalEvent or ExitEvent)
+            if (Rewind.Trace.Positions.Timeline.IsSequencing(traceEvent))
                 sequencing.Add(traceEvent.Instruction);
         }
 

@@ -9,4 +9,10 @@ public static class Errno
         EFBIG = 27, ENOSPC = 28, ESPIPE = 29, EROFS = 30, EPIPE = 32, ERANGE = 34, ENAMETOOLONG = 36,
         ENOSYS = 38, ENOTEMPTY = 39, ELOOP = 40, ENODATA = 61, EOVERFLOW = 75, ENOTSOCK = 88,
         EOPNOTSUPP = 95, EAFNOSUPPORT = 97, ETIMEDOUT = 110;
+
+    /// <summary>
+    /// Never seen by the guest, as in Linux: the syscall is to run again when its thread next runs
+    /// (it would have blocked while another thread could run; see <see cref="Execution.Scheduler"/>).
+    /// </summary>
+    public const int ERESTARTSYS = 512;
 }

@@ -2,6 +2,7 @@ using System.IO.Hashing;
 using Rewind.Engine;
 using Rewind.Linux.Execution;
 using Rewind.Linux.Memory;
+using Rewind.Linux.Signals;
 using Rewind.Linux.Syscalls;
 using Rewind.Trace;
 
@@ -38,6 +39,9 @@ public sealed class ReplayKernel : Kernel
     /// <summary>Called after each replayed syscall.</summary>
     public Action<SyscallEvent>? SyscallReplayed { get; set; }
 
+    /// <summary>Called after each replayed thread switch, with the event; the new thread is then the process's current one.</summary>
+    public Action<ThreadSwitchEvent>? ThreadSwitched { get; set; }
+
     /// <summary>Keyframes checked so far (with verification on).</summary>
     public int KeyframesVerified { get; private set; }
 
@@ -68,7 +72,9 @@ public sealed class ReplayKernel : Kernel
         SyscallEvent s => $"syscall {SyscallNames.Name(s.Number)} at instruction {s.Instruction:N0}",
         TimeStampEvent t => $"a time stamp read at instruction {t.Instruction:N0}",
         ExitEvent e => $"an exit at instruction {e.Instruction:N0}",
-        SignalEvent s => $"signal {(Signal)s.Signal} at instruction {s.Instruction:N0}",
+        SignalEvent s => $"{(s.Handled ? "delivery of" : "termination by")} {SignalText.Name(s.Signal)} at instruction {s.Instruction:N0}",
+        SignalArrivalEvent a => $"arrival of {SignalText.Name(a.Signal)} at instruction {a.Instruction:N0}",
+        ThreadSwitchEvent t => $"a switch to thread #{t.Thread} after instruction {t.Instruction:N0}",
         _ => traceEvent.GetType().Name,
     };
 
@@ -82,7 +88,7 @@ public sealed class ReplayKernel : Kernel
         ScheduleNextStop(process);
     }
 
-    /// <summary>Sets up the whole state recorded at keyframe <see cref="_keyframe"/>: mappings, memory, registers.</summary>
+    /// <summary>Sets up the whole state recorded at keyframe <see cref="_keyframe"/>: mappings, memory, threads and their registers.</summary>
     public void Restore(GuestProcess process)
     {
         var keyframe = _trace.ReadKeyframe(_keyframe);
@@ -99,30 +105,76 @@ public sealed class ReplayKernel : Kernel
                 memory.Poke(address, _trace.ReadBlob(blob));
         }
         RegisterFile.Restore(process.Cpu, keyframe.Registers);
+        process.RestoreThreads(keyframe.Threads.Select(t => (t.Tid, t.UniqueId, t.Registers, t.SignalMask)), keyframe.CurrentThread);
         memory.RestoreBrk(keyframe.BrkStart, keyframe.Brk);
         process.Name = keyframe.Name;
+        SignalSnapshot.Restore(process, keyframe.Signals);
         process.Counter.Instructions = keyframe.Instruction;
         ScheduleNextStop(process);
     }
 
     /// <summary>
-    /// The next block start that needs attention: the next keyframe, or the instruction count at
-    /// which the recording was ended from outside (Ctrl-C, kill), which replay must reproduce.
+    /// The next block starts that need attention: the next keyframe, the instruction count at
+    /// which the recording was ended from outside (Ctrl-C, kill), which replay must reproduce,
+    /// the next signal arrival and the next thread switch.
     /// </summary>
     void ScheduleNextStop(GuestProcess process)
     {
+        process.Counter.NextSwitch = _next is ThreadSwitchEvent threadSwitch ? threadSwitch.Instruction + 1 : long.MaxValue;
         var keyframe = _keyframe < _trace.KeyframeCount ? _trace.KeyframeInstructions[_keyframe] : long.MaxValue;
-        var termination = _next is SignalEvent signal ? signal.Instruction : long.MaxValue;
+        var termination = _next is SignalEvent { Handled: false } signal ? signal.Instruction : long.MaxValue;
         process.Counter.NextKeyframe = Math.Min(Math.Min(keyframe, termination), _endOfRecording);
+        process.Counter.NextInterrupt = _next is SignalArrivalEvent arrival ? arrival.Instruction : long.MaxValue;
+    }
+
+    // ---- signals: arrivals come from the trace, deliveries are recomputed and checked ----
+
+    public override void SignalArrived(GuestProcess process, in SignalInfo info)
+    {
+        // The recording logged it; it becomes pending when replay reaches that arrival event.
+    }
+
+    public override void CollectSignals(GuestProcess process)
+    {
+        while (_next is SignalArrivalEvent arrival && arrival.Instruction <= process.Instructions)
+        {
+            if (arrival.Instruction < process.Instructions)
+                throw Diverged(process, $"{SignalText.Name(arrival.Signal)} arrived at instruction {arrival.Instruction:N0}, which replay passed without a block starting there");
+            Advance();
+            process.Raise(new SignalInfo(arrival.Signal, arrival.Code, SenderPid: arrival.SenderPid, SenderUid: arrival.SenderUid));
+        }
+        ScheduleNextStop(process);
+    }
+
+    public override bool WaitForSignal(GuestProcess process, TimeSpan timeout)
+    {
+        if (_next is null && _trace.Truncation is { } reason)
+            process.Halt($"the trace ends at instruction {process.Instructions:N0} ({reason})");
+        return _next is SignalArrivalEvent arrival && arrival.Instruction == process.Instructions;
+    }
+
+    public override void SignalHandled(GuestProcess process, in SignalInfo info, ulong pc)
+    {
+        var name = SignalText.Name(info.Signal);
+        if (Take<SignalEvent>(process, $"a delivery of {name}", process.Instructions) is not { } recorded)
+            return;
+        if (!recorded.Handled || recorded.Signal != info.Signal || recorded.Pc != pc)
+            throw Diverged(process, $"the program got {name} at pc 0x{pc:x}, but the trace has {Describe(recorded)} at pc 0x{recorded.Pc:x}");
+        ScheduleNextStop(process);
     }
 
     public override long Syscall(GuestProcess process, long number, in SyscallArgs args)
     {
         var instruction = process.Instructions - 1;
+        // Signals that arrived during the syscall (its own kill, a timer while it waited) precede it in the trace.
+        CollectSignals(process);
+        long? again = Linux.Syscalls.Signals.RunsAgainInReplay(number) ? SyscallTable.Find(number)!(process, args) : null;
         if (Take<SyscallEvent>(process, $"syscall {SyscallNames.Name(number)}", instruction) is not { } recorded)
             return 0;
         if (recorded.Number != number)
             throw Diverged(process, $"the program made syscall {SyscallNames.Name(number)} at instruction {instruction:N0}, but the trace has {SyscallNames.Name(recorded.Number)}");
+        if (again is { } result && result != recorded.Result)
+            throw Diverged(process, $"syscall {SyscallNames.Name(number)} at instruction {instruction:N0} returned {result} again, but {recorded.Result} in the recording");
         Apply(process, recorded.Effects);
         Echo(process, number, args, recorded.Result);
         SyscallReplayed?.Invoke(recorded);
@@ -133,10 +185,10 @@ public sealed class ReplayKernel : Kernel
             Advance();
             process.Exit(exit.Status);
         }
-        else if (_next is SignalEvent signal && signal.Instruction == process.Instructions)
+        else if (_next is SignalEvent { Handled: false } signal && signal.Instruction == process.Instructions)
         {
-            Advance();
-            process.Terminate((Signal)signal.Signal, signal.Address);
+            // Ended right after this syscall, once it has returned (its result is in RAX); Ended checks the event.
+            process.RequestTermination((Signal)signal.Signal);
         }
         return recorded.Result;
     }
@@ -148,6 +200,19 @@ public sealed class ReplayKernel : Kernel
         return value;
     }
 
+    /// <summary>Makes the switch the trace recorded here, to the thread it names.</summary>
+    public override bool SwitchDue(GuestProcess process, ulong pc)
+    {
+        if (Take<ThreadSwitchEvent>(process, "a thread switch", process.Instructions - 1) is not { } recorded)
+            return false;
+        var next = process.FindThread(recorded.Thread)
+            ?? throw Diverged(process, $"the trace switches to thread #{recorded.Thread}, which does not exist here");
+        process.SwitchTo(next, pc, recorded.Result);
+        ScheduleNextStop(process);
+        ThreadSwitched?.Invoke(recorded);
+        return true;
+    }
+
     public override void KeyframeDue(GuestProcess process, ulong pc)
     {
         if (process.Instructions >= _endOfRecording && _next is null)
@@ -156,7 +221,7 @@ public sealed class ReplayKernel : Kernel
             process.Halt($"the trace ends at instruction {process.Instructions:N0} ({_trace.Truncation})");
             return;
         }
-        if (_next is SignalEvent signal && signal.Instruction <= process.Instructions)
+        if (_next is SignalEvent { Handled: false } signal && signal.Instruction <= process.Instructions)
         {
             Advance();
             process.Terminate((Signal)signal.Signal, signal.Address);
@@ -174,6 +239,7 @@ public sealed class ReplayKernel : Kernel
                 throw Diverged(process, $"keyframe {_keyframe} was recorded at instruction {keyframe.Instruction:N0}, replay is at {process.Instructions:N0}");
             var registers = RegisterFile.Capture(process.Cpu, pc);
             var differences = RegisterFile.Differences(keyframe.Registers, registers).ToList();
+            differences.AddRange(ThreadDifferences(process, keyframe));
             foreach (var page in keyframe.ChangedPages)
             {
                 var bytes = new byte[AddressSpace.PageSize];
@@ -186,6 +252,30 @@ public sealed class ReplayKernel : Kernel
         }
         _keyframe++;
         ScheduleNextStop(process);
+    }
+
+    /// <summary>Which threads exist, which one runs, and the saved registers of the others, against a keyframe.</summary>
+    static IEnumerable<string> ThreadDifferences(GuestProcess process, Keyframe keyframe)
+    {
+        if (process.CurrentThread.UniqueId != keyframe.CurrentThread)
+            yield return $"thread #{process.CurrentThread.UniqueId} runs, not #{keyframe.CurrentThread}";
+        if (process.Threads.Count != keyframe.Threads.Count)
+            yield return $"{process.Threads.Count} threads exist, not {keyframe.Threads.Count}";
+        foreach (var recorded in keyframe.Threads)
+        {
+            if (process.FindThread(recorded.UniqueId) is not { } thread)
+            {
+                yield return $"thread #{recorded.UniqueId} does not exist";
+                continue;
+            }
+            if (thread.Tid != recorded.Tid)
+                yield return $"thread #{recorded.UniqueId} has tid {thread.Tid}, not {recorded.Tid}";
+            if (thread.Context is { } context)
+            {
+                foreach (var difference in RegisterFile.Differences(recorded.Registers, context))
+                    yield return $"thread #{recorded.UniqueId}: {difference}";
+            }
+        }
     }
 
     /// <summary>Hash of the final state replay reached (see <see cref="StateHash"/>).</summary>
@@ -201,7 +291,7 @@ public sealed class ReplayKernel : Kernel
         }
         if (status.Signal is not null && _next is null)
             return; // a termination the trace asked for, already taken
-        if (status.Signal is { } signal && _next is SignalEvent recorded && recorded.Instruction == status.Instructions)
+        if (status.Signal is { } signal && _next is SignalEvent { Handled: false } recorded && recorded.Instruction == status.Instructions)
         {
             Advance();
             if ((Signal)recorded.Signal != signal || recorded.Pc != status.FaultPc)
@@ -261,6 +351,15 @@ public sealed class ReplayKernel : Kernel
                     break;
                 case ExecEffect exec:
                     process.StartNewImage(exec.Path, exec.Arguments);
+                    break;
+                case ThreadCreatedEffect created:
+                    // As clone does: the new thread starts with its creator's signal mask.
+                    process.AddThread(created.Tid, created.UniqueId, created.Registers, process.Signals.BlockedMask);
+                    break;
+                case ThreadExitedEffect exited:
+                    if (process.CurrentThread.UniqueId != exited.UniqueId)
+                        throw Diverged(process, $"thread #{process.CurrentThread.UniqueId} runs, but the trace ends thread #{exited.UniqueId}");
+                    process.EndCurrentThread();
                     break;
             }
         }

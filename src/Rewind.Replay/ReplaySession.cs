@@ -50,6 +50,9 @@ public sealed class ReplaySession : IDisposable
     /// <summary>Called after each syscall is replayed, with what the trace recorded for it.</summary>
     public Action<SyscallEvent>? SyscallReplayed { get => Kernel.SyscallReplayed; set => Kernel.SyscallReplayed = value; }
 
+    /// <summary>Called after each thread switch is replayed, before the new thread's first instruction runs.</summary>
+    public Action<ThreadSwitchEvent>? ThreadSwitched { get => Kernel.ThreadSwitched; set => Kernel.ThreadSwitched = value; }
+
     public TraceReader Trace { get; }
     public ReplayKernel Kernel { get; }
     public GuestProcess Process { get; }

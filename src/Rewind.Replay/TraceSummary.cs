@@ -11,6 +11,11 @@ public sealed record TraceSummary
     public ExitStatus? Ending { get; init; }
     public required long Instructions { get; init; }
     public required long Syscalls { get; init; }
+
+    /// <summary>Threads the program ran, the main one included.</summary>
+    public required long Threads { get; init; }
+
+    public required long ThreadSwitches { get; init; }
     public required long Events { get; init; }
     public required int Keyframes { get; init; }
     public required long FileSize { get; init; }
@@ -26,7 +31,7 @@ public sealed record TraceSummary
 
     public static TraceSummary Of(TraceReader trace)
     {
-        long syscalls = 0, events = 0, last = 0;
+        long syscalls = 0, events = 0, last = 0, threads = 1, switches = 0;
         ExitStatus? ending = null;
         var unsupported = new SortedSet<string>(StringComparer.Ordinal);
         var mapped = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -45,12 +50,16 @@ public sealed record TraceSummary
                     effects = syscall.Effects;
                     if (syscall.Unsupported)
                         unsupported.Add($"{SyscallNames.Name(syscall.Number)} ({syscall.Number})");
+                    threads += syscall.Effects.Count(e => e is ThreadCreatedEffect);
+                    break;
+                case ThreadSwitchEvent:
+                    switches++;
                     break;
                 case ExitEvent exit:
                     ending = new ExitStatus { ExitCode = exit.Status, Instructions = exit.Instruction + 1 };
                     break;
-                case SignalEvent signal:
-                    ending = new ExitStatus { Signal = (Signal)signal.Signal, FaultPc = signal.Pc, FaultAddress = signal.Address, Instructions = signal.Instruction };
+                case SignalEvent { Handled: false } signal:
+                    ending = new ExitStatus { Signal = (Signal)signal.Signal, SignalCode = signal.Code, FaultPc = signal.Pc, FaultAddress = signal.Address, Instructions = signal.Instruction };
                     break;
             }
             foreach (var map in effects.OfType<MapEffect>())
@@ -66,6 +75,8 @@ public sealed record TraceSummary
             Ending = ending,
             Instructions = end?.Instructions ?? Math.Max(last, trace.LastRecordedInstruction()),
             Syscalls = syscalls,
+            Threads = threads,
+            ThreadSwitches = switches,
             Events = events,
             Keyframes = trace.KeyframeCount,
             FileSize = trace.FileSize,

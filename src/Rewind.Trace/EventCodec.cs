@@ -28,6 +28,20 @@ internal static class EventCodec
                 w.Write((ulong)signal.Signal);
                 w.Write(signal.Pc);
                 w.Write(signal.Address);
+                w.WriteSigned(signal.Code);
+                w.Write(signal.Handled ? 1UL : 0UL);
+                break;
+            case SignalArrivalEvent arrival:
+                w.Write((ulong)arrival.Signal);
+                w.WriteSigned(arrival.Code);
+                w.WriteSigned(arrival.SenderPid);
+                w.Write((ulong)arrival.SenderUid);
+                break;
+            case ThreadSwitchEvent threadSwitch:
+                w.Write((ulong)threadSwitch.Thread);
+                w.Write(threadSwitch.Result is null ? 0UL : 1UL);
+                if (threadSwitch.Result is { } result)
+                    w.WriteSigned(result);
                 break;
             default:
                 throw new ArgumentException($"unknown event {e.GetType().Name}", nameof(e));
@@ -44,7 +58,9 @@ internal static class EventCodec
             EventKind.Syscall => new SyscallEvent(instruction, r.ReadInt(), r.ReadSigned(), r.ReadUnsigned() != 0, ReadEffects(ref r)),
             EventKind.TimeStamp => new TimeStampEvent(instruction, r.ReadUnsigned()),
             EventKind.Exit => new ExitEvent(instruction, (int)r.ReadSigned()),
-            EventKind.Signal => new SignalEvent(instruction, r.ReadInt(), r.ReadUnsigned(), r.ReadUnsigned()),
+            EventKind.Signal => new SignalEvent(instruction, r.ReadInt(), r.ReadUnsigned(), r.ReadUnsigned(), (int)r.ReadSigned(), r.ReadUnsigned() != 0),
+            EventKind.SignalArrival => new SignalArrivalEvent(instruction, r.ReadInt(), (int)r.ReadSigned(), (int)r.ReadSigned(), (uint)r.ReadUnsigned()),
+            EventKind.ThreadSwitch => new ThreadSwitchEvent(instruction, (long)r.ReadUnsigned(), r.ReadUnsigned() != 0 ? r.ReadSigned() : null),
             _ => throw new InvalidDataException($"unknown event kind {(int)kind}"),
         };
     }
@@ -116,6 +132,14 @@ internal static class EventCodec
                     foreach (var argument in exec.Arguments)
                         w.Write(argument);
                     break;
+                case ThreadCreatedEffect created:
+                    w.Write((ulong)created.Tid);
+                    w.Write((ulong)created.UniqueId);
+                    w.Write(created.Registers);
+                    break;
+                case ThreadExitedEffect exited:
+                    w.Write((ulong)exited.UniqueId);
+                    break;
                 default:
                     throw new ArgumentException($"unknown effect {effect.GetType().Name}", nameof(effects));
             }
@@ -143,6 +167,8 @@ internal static class EventCodec
                 EffectKind.Register => new RegisterEffect(r.ReadInt(), r.ReadUnsigned()),
                 EffectKind.Name => new NameEffect(r.ReadString() ?? ""),
                 EffectKind.Exec => ReadExec(ref r),
+                EffectKind.ThreadCreated => new ThreadCreatedEffect(r.ReadInt(), (long)r.ReadUnsigned(), r.ReadBytes()),
+                EffectKind.ThreadExited => new ThreadExitedEffect((long)r.ReadUnsigned()),
                 _ => throw new InvalidDataException($"unknown effect kind {(int)kind}"),
             };
         }

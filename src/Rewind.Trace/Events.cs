@@ -9,7 +9,7 @@ public abstract record TraceEvent(long Instruction)
     internal abstract EventKind Kind { get; }
 }
 
-internal enum EventKind : byte { Start = 1, Syscall, TimeStamp, Exit, Signal }
+internal enum EventKind : byte { Start = 1, Syscall, TimeStamp, Exit, Signal, SignalArrival, ThreadSwitch }
 
 /// <summary>The program's initial state: mappings with their contents, the stack, registers.</summary>
 public sealed record StartEvent(IReadOnlyList<Effect> Effects) : TraceEvent(0)
@@ -35,10 +35,35 @@ public sealed record ExitEvent(long Instruction, int Status) : TraceEvent(Instru
     internal override EventKind Kind => EventKind.Exit;
 }
 
-/// <summary>A signal ended the program: the faulting pc and, for memory faults, the address.</summary>
-public sealed record SignalEvent(long Instruction, int Signal, ulong Pc, ulong Address) : TraceEvent(Instruction)
+/// <summary>
+/// A signal was delivered before instruction <paramref name="Instruction"/> ran: to a handler of the program
+/// (<paramref name="Handled"/>), or by its default action, which ended the program. <paramref name="Pc"/> is
+/// where the program was interrupted (the faulting instruction for a fault), <paramref name="Address"/>
+/// the faulting address of a memory fault, <paramref name="Code"/> the si_code the program was given.
+/// </summary>
+public sealed record SignalEvent(long Instruction, int Signal, ulong Pc, ulong Address, int Code = 0, bool Handled = false) : TraceEvent(Instruction)
 {
     internal override EventKind Kind => EventKind.Signal;
+}
+
+/// <summary>
+/// A signal arrived from outside the program's instructions: a timer expired, at a point the host's
+/// timing chose, or the program sent it to itself (with its pid and uid as the sender). Replay makes
+/// it pending at exactly this instruction count.
+/// </summary>
+public sealed record SignalArrivalEvent(long Instruction, int Signal, int Code, int SenderPid = 0, uint SenderUid = 0) : TraceEvent(Instruction)
+{
+    internal override EventKind Kind => EventKind.SignalArrival;
+}
+
+/// <summary>
+/// Another thread runs from the next instruction on: <paramref name="Instruction"/> is the last one
+/// the previous thread ran. <paramref name="Thread"/> is the new thread's unique id;
+/// <paramref name="Result"/>, when present, is what the syscall it was blocked in returns.
+/// </summary>
+public sealed record ThreadSwitchEvent(long Instruction, long Thread, long? Result) : TraceEvent(Instruction)
+{
+    internal override EventKind Kind => EventKind.ThreadSwitch;
 }
 
 /// <summary>A change a syscall (or the program loader) made to the guest.</summary>
@@ -47,7 +72,7 @@ public abstract record Effect
     internal abstract EffectKind Kind { get; }
 }
 
-internal enum EffectKind : byte { Write = 1, WriteBlob, Map, Unmap, Protect, Remap, Brk, InitBrk, Discard, Register, Name, Exec }
+internal enum EffectKind : byte { Write = 1, WriteBlob, Map, Unmap, Protect, Remap, Brk, InitBrk, Discard, Register, Name, Exec, ThreadCreated, ThreadExited }
 
 /// <summary>Bytes the kernel side wrote into guest memory.</summary>
 public sealed record MemoryWrite(ulong Address, byte[] Data) : Effect
@@ -119,4 +144,16 @@ public sealed record NameEffect(string Name) : Effect
 public sealed record ExecEffect(string Path, IReadOnlyList<string> Arguments) : Effect
 {
     internal override EffectKind Kind => EffectKind.Exec;
+}
+
+/// <summary>clone made a thread: its tid, unique id and the registers it starts with (a register file image).</summary>
+public sealed record ThreadCreatedEffect(int Tid, long UniqueId, byte[] Registers) : Effect
+{
+    internal override EffectKind Kind => EffectKind.ThreadCreated;
+}
+
+/// <summary>The calling thread ended (exit) while other threads go on.</summary>
+public sealed record ThreadExitedEffect(long UniqueId) : Effect
+{
+    internal override EffectKind Kind => EffectKind.ThreadExited;
 }

@@ -2,7 +2,11 @@ namespace Rewind.Trace;
 
 /// <summary>
 /// A snapshot for seeking and for divergence checks: registers, the mapping list and the pages
-/// whose contents changed since the previous keyframe (each kept once in the blob store).
+/// whose contents changed since the previous keyframe (each kept once in the blob store), and
+/// the process state that instructions alone do not rebuild: the program break, the task name and
+/// the signal state (handlers, mask, alternate stack, pending signals, kept as the runtime encodes it).
+/// <paramref name="Registers"/> are the running thread's (<paramref name="CurrentThread"/>, a unique
+/// id); <paramref name="Threads"/> lists every thread, with the saved registers and signal mask of those not running.
 /// </summary>
 public sealed record Keyframe(
     long Instruction,
@@ -12,7 +16,10 @@ public sealed record Keyframe(
     ulong Brk,
     string Name,
     IReadOnlyList<MappingRecord> Mappings,
-    IReadOnlyList<PageRecord> ChangedPages)
+    IReadOnlyList<PageRecord> ChangedPages,
+    byte[] Signals,
+    long CurrentThread,
+    IReadOnlyList<ThreadRecord> Threads)
 {
     internal void Write(VarintWriter w)
     {
@@ -39,6 +46,16 @@ public sealed record Keyframe(
             w.Write(page.Address);
             w.Write(page.Blob);
         }
+        w.Write(Signals);
+        w.Write((ulong)CurrentThread);
+        w.Write((ulong)Threads.Count);
+        foreach (var thread in Threads)
+        {
+            w.Write((ulong)thread.Tid);
+            w.Write((ulong)thread.UniqueId);
+            w.Write(thread.Registers);
+            w.Write(thread.SignalMask);
+        }
     }
 
     internal static Keyframe Read(ref VarintReader r)
@@ -51,10 +68,21 @@ public sealed record Keyframe(
         var pages = new PageRecord[r.ReadInt()];
         for (var i = 0; i < pages.Length; i++)
             pages[i] = new PageRecord(r.ReadUnsigned(), r.ReadHash());
-        return new Keyframe(instruction, eventIndex, registers, brkStart, brk, name, mappings, pages);
+        var signals = r.ReadBytes();
+        var current = (long)r.ReadUnsigned();
+        var threads = new ThreadRecord[r.ReadInt()];
+        for (var i = 0; i < threads.Length; i++)
+            threads[i] = new ThreadRecord(r.ReadInt(), (long)r.ReadUnsigned(), r.ReadBytes(), r.ReadUnsigned());
+        return new Keyframe(instruction, eventIndex, registers, brkStart, brk, name, mappings, pages, signals, current, threads);
     }
 }
 
 public readonly record struct MappingRecord(ulong Start, ulong End, int Protection, bool Shared, string? Path, ulong FileOffset, string? Label);
 
 public readonly record struct PageRecord(ulong Address, UInt128 Blob);
+
+/// <summary>
+/// A thread at a keyframe; <paramref name="Registers"/> is empty for the running thread (its registers
+/// are the keyframe's), and its <paramref name="SignalMask"/> is the one in the keyframe's signal state.
+/// </summary>
+public readonly record struct ThreadRecord(int Tid, long UniqueId, byte[] Registers, ulong SignalMask);

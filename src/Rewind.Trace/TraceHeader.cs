@@ -17,6 +17,9 @@ public sealed record TraceHeader
     public required long KeyframeInterval { get; init; }
     public bool Sandboxed { get; init; }
 
+    /// <summary>Instructions a thread ran before another runnable one got its turn (replay follows the recorded switches).</summary>
+    public long PreemptAfter { get; init; }
+
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, TraceJsonContext.Default.TraceHeader);
 
     public static TraceHeader FromJson(ReadOnlySpan<byte> json) =>

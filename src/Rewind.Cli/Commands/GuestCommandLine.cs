@@ -13,6 +13,23 @@ internal sealed class GuestCommandLine
         Description = "Keep the host untouched: file writes go to a private overlay; network and devices are refused.",
     };
 
+    public Option<long> Preempt { get; } = CreatePreemptOption();
+
+    static Option<long> CreatePreemptOption()
+    {
+        var option = new Option<long>("--preempt")
+        {
+            Description = "Instructions a thread of the program runs before another runnable thread gets its turn (threads run one at a time).",
+            DefaultValueFactory = _ => RunOptions.DefaultPreemptAfter,
+        };
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<long>() < 1)
+                result.AddError("--preempt must be at least 1 instruction");
+        });
+        return option;
+    }
+
     public Argument<string[]> Command { get; } = new("program")
     {
         Arity = ArgumentArity.OneOrMore,
@@ -22,6 +39,7 @@ internal sealed class GuestCommandLine
     public void AddTo(Command command)
     {
         command.Options.Add(Sandbox);
+        command.Options.Add(Preempt);
         command.Arguments.Add(Command);
     }
 
@@ -46,6 +64,7 @@ internal sealed class GuestCommandLine
             Environment = environment,
             WorkingDirectory = Environment.CurrentDirectory,
             FileSystem = sandbox ?? (FileSystemView)new HostView(),
+            PreemptAfter = parse.GetValue(Preempt),
             Warn = Diagnostics.Warn,
         };
     }

@@ -52,7 +52,8 @@ internal static class InfoCommand
         Row("Engine", $"Unicorn {h.EngineVersion}, {h.CpuModel}" + (h.Sandboxed ? ", sandboxed" : ""));
         Row("Ended", Ending(s));
         Row("Instructions", s.Instructions.ToString("N0", CultureInfo.InvariantCulture));
-        Row("Threads", "1 (pid " + h.ProcessId.ToString(CultureInfo.InvariantCulture) + ")");
+        Row("Threads", string.Create(CultureInfo.InvariantCulture,
+            $"{s.Threads} (pid {h.ProcessId}), {s.ThreadSwitches:N0} switches, preempted after {h.PreemptAfter:N0} instructions"));
         Row("Processes", "1");
         Row("Syscalls", s.Syscalls.ToString("N0", CultureInfo.InvariantCulture));
         Row("Keyframes", $"{s.Keyframes} (every {h.KeyframeInterval:N0} instructions)");

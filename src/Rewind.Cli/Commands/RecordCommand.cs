@@ -59,6 +59,7 @@ internal static class RecordCommand
                 ProcessId = nondeterminism.ProcessId,
                 KeyframeInterval = parse.GetValue(keyframes),
                 Sandboxed = sandbox is not null,
+                PreemptAfter = options.PreemptAfter,
             };
             using var writer = new TraceWriter(file, header);
             var recorder = new Recorder(writer, header.KeyframeInterval);

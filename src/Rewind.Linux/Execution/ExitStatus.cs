@@ -9,6 +9,9 @@ public sealed record ExitStatus
     /// <summary>Signal that ended the program, or null.</summary>
     public Signal? Signal { get; init; }
 
+    /// <summary>The signal's si_code (SEGV_MAPERR, SI_USER...), when a signal ended the program.</summary>
+    public int SignalCode { get; init; }
+
     /// <summary>Program counter of the instruction that faulted, when a fault ended the program.</summary>
     public ulong FaultPc { get; init; }
 

@@ -10,9 +10,9 @@ using Rewind.Linux.Syscalls;
 namespace Rewind.Linux.Execution;
 
 /// <summary>
-/// One Linux process running on its own engine: address space, descriptors, identity, and the
-/// run loop. Syscalls are handled inside the engine's syscall hook; faults end the run with the
-/// signal Linux would deliver.
+/// One Linux process running on its own engine: address space, descriptors, identity, threads
+/// (GuestProcess.Threads.cs), and the run loop. Syscalls are handled inside the engine's syscall
+/// hook; signals, faults' included, are delivered between two runs of the engine (GuestProcess.Signals.cs).
 /// </summary>
 public sealed unsafe partial class GuestProcess : IDisposable
 {
@@ -22,7 +22,6 @@ public sealed unsafe partial class GuestProcess : IDisposable
     GCHandle _self;
     ExitStatus? _exit;
     Exception? _hookFailure;
-    PendingFault _fault;
     volatile int _terminationRequest;
     readonly byte[] _initialRegisters; // what execve resets the registers to
     bool _imageReplaced; // the current syscall was a successful execve
@@ -46,7 +45,13 @@ public sealed unsafe partial class GuestProcess : IDisposable
         _counter = new InstructionCounter(Memory);
         Memory.CodeChanged += (start, end) => Cpu.DropTranslations(start, end);
         FileSystem = options.FileSystem;
-        Pid = Tid = pid;
+        Pid = pid;
+        _lastTid = pid;
+        // The main thread's tid is the pid; its registers are the engine's from the start.
+        CurrentThread = new GuestThread(pid, uniqueId: 1);
+        _threads.Add(CurrentThread);
+        NextUniqueThreadId = 2;
+        Scheduler = new Scheduler(this, options.PreemptAfter);
         ParentPid = Environment.ProcessId;
         Cwd = options.WorkingDirectory;
         CwdFd = -1;
@@ -77,7 +82,6 @@ public sealed unsafe partial class GuestProcess : IDisposable
     public Nondeterminism Nondeterminism { get; }
 
     public int Pid { get; }
-    public int Tid { get; }
     public int ParentPid { get; }
 
     /// <summary>Task name (comm): executable base name, at most 15 bytes; prctl(PR_SET_NAME) changes it.</summary>
@@ -106,9 +110,6 @@ public sealed unsafe partial class GuestProcess : IDisposable
     public ExitStatus? Exited => _exit;
 
     public SignalState Signals { get; } = new();
-
-    public ulong ClearChildTid { get; set; }
-    public ulong RobustList { get; set; }
 
     /// <summary>
     /// Loads the program, ready to run, with its syscalls answered by <paramref name="kernel"/>
@@ -221,18 +222,21 @@ public sealed unsafe partial class GuestProcess : IDisposable
     const ulong SyscallInstructionLength = 2;
 
     /// <summary>
-    /// What execve resets before the new image is mapped, in a live run and in replay alike:
-    /// registers and FPU state as a new process has them, signal handlers back to their defaults,
+    /// What execve resets before the new image is mapped, in a live run and in replay alike: the
+    /// other threads end, registers and FPU state are as a new process has them, signal handlers back to their defaults,
     /// and the hooks placed on the old code.
     /// </summary>
     public void StartNewImage(string executablePath, IReadOnlyList<string> arguments)
     {
+        EndOtherThreads();
         RegisterFile.Restore(Cpu, _initialRegisters);
-        Signals.ResetForExec();
+        // The mask and pending signals stay; the alternate stack was in the old image.
+        SignalHandlers.ResetForExec();
+        Signals.AlternateStack = (0, SignalState.AlternateStackDisabled, 0);
         foreach (var hook in _timeStampHooks.Values)
             Cpu.RemoveHook(hook);
         _timeStampHooks.Clear();
-        ClearChildTid = 0;
+        CurrentThread.ClearChildTid = 0;
         ExecutablePath = executablePath;
         Arguments = arguments;
         _imageReplaced = true;
@@ -255,6 +259,9 @@ public sealed unsafe partial class GuestProcess : IDisposable
         _pauseRequested = false;
         while (_exit is null)
         {
+            DeliverPendingSignals();
+            if (_exit is not null)
+                break;
             var error = Cpu.Run(Cpu.Read(X86Register.Rip));
             if (_hookFailure is { } failure)
                 ExceptionDispatchInfoThrow(failure);
@@ -268,13 +275,8 @@ public sealed unsafe partial class GuestProcess : IDisposable
                 Terminate((Signal)_terminationRequest, 0);
                 break;
             }
-            if (_exit is null && (_fault.Signal != 0 || error != UcError.Ok))
-            {
-                // The block was counted whole when entered; the faulting instruction and the
-                // ones after it never completed.
-                _counter.Instructions -= _counter.CountBetween(Cpu.Read(X86Register.Rip), _counter.BlockEnd);
-                Terminate(_fault.Signal != 0 ? _fault.Signal : SignalFor(error), _fault.Address);
-            }
+            if (_exit is null && (_fault.Signal != 0 || error != UcError.Ok || StoppedWithoutReason()))
+                TakeFault(error);
         }
         _kernel.Ended(this, _exit!);
         if (_hookFailure is { } late)
@@ -284,13 +286,6 @@ public sealed unsafe partial class GuestProcess : IDisposable
 
     static void ExceptionDispatchInfoThrow(Exception failure) =>
         System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
-
-    static Signal SignalFor(UcError error) => error switch
-    {
-        UcError.InvalidInstruction => Signal.SIGILL,
-        UcError.ReadUnaligned or UcError.WriteUnaligned or UcError.FetchUnaligned => Signal.SIGBUS,
-        _ => Signal.SIGSEGV,
-    };
 
     /// <summary>
     /// Ends the program as if <paramref name="signal"/> had been sent to it (the user pressed
@@ -323,12 +318,13 @@ public sealed unsafe partial class GuestProcess : IDisposable
         Cpu.Stop();
     }
 
-    /// <summary>Ends the program by a signal's default action.</summary>
-    public void Terminate(Signal signal, ulong faultAddress)
+    /// <summary>Ends the program by a signal's default action; <paramref name="code"/> is its si_code.</summary>
+    public void Terminate(Signal signal, ulong faultAddress, int code = 0)
     {
         _exit = new ExitStatus
         {
             Signal = signal,
+            SignalCode = code,
             FaultPc = Cpu.Read(X86Register.Rip),
             FaultAddress = faultAddress,
             Instructions = Instructions,
@@ -346,7 +342,9 @@ public sealed unsafe partial class GuestProcess : IDisposable
         var user = (void*)GCHandle.ToIntPtr(_self);
         _counter.Attach(Cpu);
         _counter.KeyframeDue = OnKeyframeDue;
+        _counter.SwitchDue = OnSwitchDue;
         _counter.TimeStampReadsFound = OnTimeStampReadsFound;
+        _counter.Interrupted = OnInterrupted;
         Cpu.AddInstructionHook(HookedInstruction.Syscall, (delegate* unmanaged[Cdecl]<nint, void*, void>)&OnSyscall, user);
         Cpu.AddInstructionHook(HookedInstruction.Cpuid, (delegate* unmanaged[Cdecl]<nint, void*, int>)&OnCpuid, user);
         Cpu.AddHook(HookType.MemInvalid, (delegate* unmanaged[Cdecl]<nint, int, ulong, int, long, void*, byte>)&OnInvalidMemory, user);
@@ -375,6 +373,7 @@ public sealed unsafe partial class GuestProcess : IDisposable
         var number = (long)Cpu.Read(X86Register.Rax);
         var args = new SyscallArgs(Cpu.Read(X86Register.Rdi), Cpu.Read(X86Register.Rsi), Cpu.Read(X86Register.Rdx),
             Cpu.Read(X86Register.R10), Cpu.Read(X86Register.R8), Cpu.Read(X86Register.R9));
+        CurrentThread.RestartAt = null;
         var result = _kernel.Syscall(this, number, args);
         if (_imageReplaced)
         {
@@ -382,12 +381,18 @@ public sealed unsafe partial class GuestProcess : IDisposable
             _imageReplaced = false;
             return;
         }
-        if (_exit is null)
+        if (_exit is null && result == -Errno.ERESTARTSYS)
+        {
+            // Another thread runs first; this one runs the syscall again later, so RAX keeps its number.
+            CurrentThread.RestartAt = Cpu.Read(X86Register.Rip);
+        }
+        else if (_exit is null)
         {
             Cpu.Write(X86Register.Rax, (ulong)result);
             // The syscall instruction sets RCX to the return address and R11 to RFLAGS.
             Cpu.Write(X86Register.Rcx, Cpu.Read(X86Register.Rip) + SyscallInstructionLength);
             Cpu.Write(X86Register.R11, Cpu.Read(X86Register.Eflags));
+            AfterSyscall(number, args, result);
         }
     }
 
@@ -476,39 +481,9 @@ public sealed unsafe partial class GuestProcess : IDisposable
         return 1; // skip the engine's own CPUID
     }
 
-    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    static byte OnInvalidMemory(nint engine, int type, ulong address, int size, long value, void* user)
-    {
-        var self = From(user);
-        var kind = (MemoryAccessKind)type;
-        // An access to a mapped page that its protection forbids is SIGSEGV too (SEGV_ACCERR).
-        self._fault = new PendingFault(Signal.SIGSEGV, address, kind);
-        return 0;
-    }
-
-    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    static void OnInterrupt(nint engine, uint number, void* user)
-    {
-        var self = From(user);
-        var signal = number switch
-        {
-            0 => Signal.SIGFPE,   // #DE divide error
-            1 or 3 => Signal.SIGTRAP,
-            4 => Signal.SIGSEGV,  // #OF into
-            5 => Signal.SIGSEGV,  // #BR bound
-            6 => Signal.SIGILL,   // #UD
-            16 or 19 => Signal.SIGFPE,
-            17 => Signal.SIGBUS,  // #AC
-            _ => Signal.SIGSEGV,  // #GP, #PF and software interrupts other than the above
-        };
-        self._fault = new PendingFault(signal, 0, MemoryAccessKind.Fetch);
-        self.Cpu.Stop();
-    }
-
-    readonly record struct PendingFault(Signal Signal, ulong Address, MemoryAccessKind Kind);
-
     public void Dispose()
     {
+        _realTimer?.Dispose();
         Files.Dispose();
         if (CwdFd >= 0)
             HostSyscall.Invoke(SyscallNumber.close, CwdFd);

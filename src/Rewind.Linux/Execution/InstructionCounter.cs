@@ -11,7 +11,7 @@ namespace Rewind.Linux.Execution;
 /// number of instructions in a block is decoded once, when the block is first seen, then looked
 /// up in a direct-mapped cache. The hook's fast path touches only native memory, so that a block
 /// costs a few nanoseconds; no per-instruction hook is needed. The same hook notices when a
-/// keyframe is due and when new code reads the time stamp counter.
+/// thread switch or a keyframe is due and when new code reads the time stamp counter.
 /// </summary>
 public sealed unsafe class InstructionCounter : IDisposable
 {
@@ -26,6 +26,8 @@ public sealed unsafe class InstructionCounter : IDisposable
         public ulong BlockStart;
         public long BlockFirst; // instruction count at the start of the current block
         public long NextWatch;
+        public long NextInterrupt;
+        public long NextSwitch;
         public nint Owner; // GCHandle of the counter, for the slow paths
         public fixed ulong Addresses[1 << CacheBits];
         public fixed uint Sizes[1 << CacheBits];
@@ -44,6 +46,8 @@ public sealed unsafe class InstructionCounter : IDisposable
         _state = (State*)NativeMemory.AllocZeroed((nuint)sizeof(State));
         _state->NextKeyframe = long.MaxValue;
         _state->NextWatch = long.MaxValue;
+        _state->NextInterrupt = long.MaxValue;
+        _state->NextSwitch = long.MaxValue;
         _self = GCHandle.Alloc(this);
         _state->Owner = GCHandle.ToIntPtr(_self);
         memory.CodeChanged += (_, _) => Clear();
@@ -62,6 +66,19 @@ public sealed unsafe class InstructionCounter : IDisposable
         get => _state->NextKeyframe;
         set => _state->NextKeyframe = value;
     }
+
+    /// <summary>Instruction count at which <see cref="SwitchDue"/> is raised next (long.MaxValue: never, as with one thread).</summary>
+    public long NextSwitch
+    {
+        get => _state->NextSwitch;
+        set => _state->NextSwitch = value;
+    }
+
+    /// <summary>
+    /// Raised at the start of a block, before it runs and before a due keyframe, once <see cref="NextSwitch"/> is
+    /// reached. Returning true means another thread's registers were loaded and the block is left: it is not counted.
+    /// </summary>
+    public Func<ulong, bool>? SwitchDue { get; set; }
 
     /// <summary>End address of the block entered last.</summary>
     public ulong BlockEnd => _state->BlockEnd;
@@ -88,6 +105,25 @@ public sealed unsafe class InstructionCounter : IDisposable
     /// </summary>
     public Func<ulong, int, bool>? WatchReached { get; set; }
 
+    /// <summary>
+    /// Instruction count at which <see cref="Interrupted"/> is raised next (long.MaxValue: never): replay sets the
+    /// count where a signal arrived, a live run's timers set 0 (from any thread) through <see cref="RequestInterrupt"/>.
+    /// </summary>
+    public long NextInterrupt
+    {
+        get => Volatile.Read(ref _state->NextInterrupt);
+        set => Volatile.Write(ref _state->NextInterrupt, value);
+    }
+
+    /// <summary>Makes the next block start raise <see cref="Interrupted"/>; safe on any thread.</summary>
+    public void RequestInterrupt() => NextInterrupt = 0;
+
+    /// <summary>
+    /// Raised at the start of a block, before it runs and before keyframes, once <see cref="NextInterrupt"/> is
+    /// reached. Returning true means the block was left without running (a signal is delivered first): it is not counted.
+    /// </summary>
+    public Func<ulong, bool>? Interrupted { get; set; }
+
     /// <summary>Raised at the start of a block, before it runs, once <see cref="NextKeyframe"/> is reached.</summary>
     public Action<ulong>? KeyframeDue { get; set; }
 
@@ -104,6 +140,11 @@ public sealed unsafe class InstructionCounter : IDisposable
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     static void OnBlock(nint engine, ulong address, uint size, State* state)
     {
+        // Signals first, then thread switches: the order is the same when recording and replaying.
+        if (state->Instructions >= Volatile.Read(ref state->NextInterrupt) && Owner(state).Interrupted?.Invoke(address) == true)
+            return;
+        if (state->Instructions >= state->NextSwitch && Owner(state).SwitchDue?.Invoke(address) == true)
+            return;
         if (state->Instructions >= state->NextKeyframe)
             Owner(state).KeyframeDue?.Invoke(address);
         state->BlockEnd = address + size;

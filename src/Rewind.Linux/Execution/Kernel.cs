@@ -1,3 +1,4 @@
+using Rewind.Linux.Signals;
 using Rewind.Linux.Syscalls;
 
 namespace Rewind.Linux.Execution;
@@ -27,6 +28,55 @@ public abstract class Kernel
 
     /// <summary>Called before the block at <paramref name="pc"/> runs, once a keyframe is due.</summary>
     public virtual void KeyframeDue(GuestProcess process, ulong pc) => process.Counter.NextKeyframe = long.MaxValue;
+
+    // ---- signals ----
+
+    /// <summary>A signal came from outside the program's instructions (a timer, its own kill): it becomes pending.</summary>
+    public virtual void SignalArrived(GuestProcess process, in SignalInfo info) => process.Raise(info);
+
+    /// <summary>Signals that arrived on host threads (timers) since the last call become pending.</summary>
+    public virtual void CollectSignals(GuestProcess process)
+    {
+        foreach (var info in process.TakeArrivals())
+            SignalArrived(process, info);
+    }
+
+    /// <summary>
+    /// Waits inside a syscall (pause, sigsuspend) until a signal arrives or <paramref name="timeout"/> passes;
+    /// true when one arrived. Replay waits for nothing: the trace says what arrived.
+    /// </summary>
+    public virtual bool WaitForSignal(GuestProcess process, TimeSpan timeout) => process.WaitForArrival(timeout);
+
+    /// <summary>A signal was delivered to the program's handler, which was interrupted at <paramref name="pc"/>.</summary>
+    public virtual void SignalHandled(GuestProcess process, in SignalInfo info, ulong pc)
+    {
+    }
+
+    // ---- threads ----
+
+    /// <summary>
+    /// Called at a block start once <see cref="InstructionCounter.NextSwitch"/> is reached, with the block's
+    /// address: returns true when another thread was switched in (the block is then left before it runs).
+    /// Live runs ask the <see cref="Scheduler"/>.
+    /// </summary>
+    public virtual bool SwitchDue(GuestProcess process, ulong pc)
+    {
+        if (process.Scheduler.Due() is not { } next)
+            return false;
+        process.SwitchTo(next, pc, next.ResumeResult);
+        process.Scheduler.Switched();
+        return true;
+    }
+
+    /// <summary>Called when a thread has been created (clone), before it first runs.</summary>
+    public virtual void ThreadCreated(GuestProcess process, GuestThread thread)
+    {
+    }
+
+    /// <summary>Called when the running thread has ended (exit) while others go on.</summary>
+    public virtual void ThreadExited(GuestProcess process, GuestThread thread)
+    {
+    }
 
     /// <summary>Called once when the program has ended, however it ended.</summary>
     public virtual void Ended(GuestProcess process, ExitStatus status)

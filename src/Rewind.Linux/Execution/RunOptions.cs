@@ -18,6 +18,11 @@ public sealed record RunOptions
     /// <summary>File system the guest sees; the host itself unless sandboxed.</summary>
     public FileSystemView FileSystem { get; init; } = new HostView();
 
+    /// <summary>Instructions a thread runs before another runnable thread gets its turn.</summary>
+    public long PreemptAfter { get; init; } = DefaultPreemptAfter;
+
+    public const long DefaultPreemptAfter = 100_000;
+
     /// <summary>Receives one-line warnings (unsupported syscalls and the like); the library never prints.</summary>
     public Action<string>? Warn { get; init; }
 }

@@ -4,7 +4,7 @@ using Rewind.Engine;
 namespace Rewind.Linux.Execution;
 
 /// <summary>
-/// One hash of the whole guest state: registers, the mapping list and every mapped byte. Equal
+/// One hash of the whole guest state: registers (of every thread), the mapping list and every mapped byte. Equal
 /// hashes at the end of a recording and of its replay mean the replay reached the same state.
 /// </summary>
 public static unsafe class StateHash
@@ -13,6 +13,8 @@ public static unsafe class StateHash
     {
         var hash = new XxHash128();
         hash.Append(RegisterFile.Capture(process.Cpu));
+        foreach (var thread in process.Threads)
+            hash.Append(thread.Context ?? []);
         Span<ulong> header = stackalloc ulong[3];
         foreach (var area in process.Memory.Areas)
         {

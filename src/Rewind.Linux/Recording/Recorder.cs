@@ -2,6 +2,7 @@ using System.IO.Hashing;
 using Rewind.Engine;
 using Rewind.Linux.Execution;
 using Rewind.Linux.Memory;
+using Rewind.Linux.Signals;
 using Rewind.Linux.Syscalls;
 using Rewind.Trace;
 
@@ -91,6 +92,32 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
         return value;
     }
 
+    // Arrivals are inputs that replay cannot recompute; deliveries are recomputed and only checked.
+    public override void SignalArrived(GuestProcess process, in SignalInfo info)
+    {
+        _writer.Append(new SignalArrivalEvent(process.Instructions, info.Signal, info.Code, info.SenderPid, info.SenderUid));
+        base.SignalArrived(process, info);
+    }
+
+    public override void SignalHandled(GuestProcess process, in SignalInfo info, ulong pc) =>
+        _writer.Append(new SignalEvent(process.Instructions, info.Signal, pc, info.Address, info.Code, Handled: true));
+    /// <summary>Switches as the live scheduler decides, and logs the switch so that replay makes the same one.</summary>
+    public override bool SwitchDue(GuestProcess process, ulong pc)
+    {
+        if (process.Scheduler.Due() is not { } next)
+            return false;
+        var result = next.ResumeResult;
+        _writer.Append(new ThreadSwitchEvent(process.Instructions - 1, next.UniqueId, result));
+        process.SwitchTo(next, pc, result);
+        process.Scheduler.Switched();
+        return true;
+    }
+
+    public override void ThreadCreated(GuestProcess process, GuestThread thread) =>
+        _effects.Add(new ThreadCreatedEffect(thread.Tid, thread.UniqueId, thread.Context!));
+
+    public override void ThreadExited(GuestProcess process, GuestThread thread) => _effects.Add(new ThreadExitedEffect(thread.UniqueId));
+
     public override void KeyframeDue(GuestProcess process, ulong pc)
     {
         _writer.WriteKeyframe(TakeKeyframe(process, pc));
@@ -101,14 +128,14 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
     {
         // A fault's instruction never completed; an exit happened at its syscall.
         if (status.Signal is { } signal)
-            _writer.Append(new SignalEvent(status.Instructions, (int)signal, status.FaultPc, status.FaultAddress));
+            _writer.Append(new SignalEvent(status.Instructions, (int)signal, status.FaultPc, status.FaultAddress, status.SignalCode));
         else if (status.ExitCode is { } code)
             _writer.Append(new ExitEvent(status.Instructions - 1, code));
         var files = _filesRead.Select(f => new FileRead(f.Key, f.Value)).OrderBy(f => f.Path, StringComparer.Ordinal).ToArray();
         _writer.Complete(new TraceEnd(status.Instructions, _writer.EventCount, DateTimeOffset.UtcNow, StateHash.Of(process), files));
     }
 
-    /// <summary>Registers, the mapping list and every page whose contents changed since the last keyframe.</summary>
+    /// <summary>Registers of every thread, the mapping list and every page whose contents changed since the last keyframe.</summary>
     Keyframe TakeKeyframe(GuestProcess process, ulong pc)
     {
         var registers = RegisterFile.Capture(process.Cpu, pc);
@@ -137,7 +164,9 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
         return new Keyframe(
             process.Instructions, _writer.EventCount, registers, process.Memory.BrkStart, process.Memory.Brk, process.Name,
             process.Memory.Areas.Select(m => new MappingRecord(m.Start, m.End, (int)m.Protection, m.Shared, m.Path, m.FileOffset, m.Label)).ToArray(),
-            changed);
+            changed, SignalSnapshot.Capture(process),
+            process.CurrentThread.UniqueId,
+            process.Threads.Select(t => new ThreadRecord(t.Tid, t.UniqueId, t.Context ?? [], t.SignalMask)).ToArray());
     }
 
     static unsafe ReadOnlySpan<byte> PageBytes(Mapping mapping, ulong page) =>

@@ -44,7 +44,16 @@ internal static unsafe class Poll
                 // A negative fd is ignored by the kernel; an unknown one reports POLLNVAL.
                 *fd = *fd < 0 ? -1 : p.Files.HostFd(*fd) is var host && host >= 0 ? host : int.MaxValue;
             }
-            var result = HostSyscall.Invoke(SyscallNumber.ppoll, (long)pollfds, (long)count, (long)timeout, 0, 8);
+            // A wait that would block while another thread could run only looks (zero timeout); when
+            // nothing is ready, the other thread runs and this one polls again when its turn comes.
+            var zero = stackalloc long[2];
+            var yields = (timeout is null || timeout[0] != 0 || timeout[1] != 0) && p.Scheduler.AnotherCanRun;
+            var result = HostSyscall.Invoke(SyscallNumber.ppoll, (long)pollfds, (long)count, (long)(yields ? zero : timeout), 0, 8);
+            if (yields && result == 0)
+            {
+                p.Scheduler.Yield();
+                return -Errno.ERESTARTSYS;
+            }
             // Unknown guest descriptors became a host number that is never open: the host reports POLLNVAL.
             for (var i = 0; i < (int)count; i++)
                 *(int*)(pollfds + i * PollFdSize) = guestFds[i];

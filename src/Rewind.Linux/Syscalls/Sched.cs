@@ -46,18 +46,38 @@ internal static unsafe class Sched
     [Syscall(SyscallNumber.getgroups)]
     static long GetGroups(GuestProcess p, in SyscallArgs a) => 0;
 
-    [Syscall(SyscallNumber.exit)]
     [Syscall(SyscallNumber.exit_group)]
-    static long Exit(GuestProcess p, in SyscallArgs a)
+    static long ExitGroup(GuestProcess p, in SyscallArgs a)
     {
         p.Exit(a.Int(0));
+        return 0;
+    }
+
+    /// <summary>
+    /// Ends the calling thread: its clear-tid word becomes 0 and one waiter on it is woken (that is
+    /// how pthread_join learns of it), and another thread runs. The last thread's exit ends the process.
+    /// </summary>
+    [Syscall(SyscallNumber.exit)]
+    static long ExitThread(GuestProcess p, in SyscallArgs a)
+    {
+        if (p.Threads.Count == 1)
+        {
+            p.Exit(a.Int(0));
+            return 0;
+        }
+        var thread = p.CurrentThread;
+        if (thread.ClearChildTid != 0 && p.Memory.TryWrite(thread.ClearChildTid, 0))
+            p.Scheduler.Wake(thread.ClearChildTid, 1);
+        p.EndCurrentThread();
+        if (!p.Scheduler.Exited())
+            p.Scheduler.Deadlocked();
         return 0;
     }
 
     [Syscall(SyscallNumber.set_tid_address)]
     static long SetTidAddress(GuestProcess p, in SyscallArgs a)
     {
-        p.ClearChildTid = a.A0;
+        p.CurrentThread.ClearChildTid = a.A0;
         return p.Tid;
     }
 
@@ -66,8 +86,17 @@ internal static unsafe class Sched
     {
         if (a.A1 != 24)
             return -Errno.EINVAL;
-        p.RobustList = a.A0;
+        p.CurrentThread.RobustList = a.A0;
         return 0;
+    }
+
+    [Syscall(SyscallNumber.get_robust_list)]
+    static long GetRobustList(GuestProcess p, in SyscallArgs a)
+    {
+        var thread = a.Int(0) == 0 ? p.CurrentThread : p.FindThread(a.Int(0));
+        if (thread is null)
+            return -Errno.ESRCH;
+        return p.Memory.TryWrite(a.A1, thread.RobustList) && p.Memory.TryWrite(a.A2, 24UL) ? 0 : -Errno.EFAULT;
     }
 
     /// <summary>rseq: declined, as a kernel without it would; glibc then goes on without restartable sequences.</summary>
@@ -141,8 +170,14 @@ internal static unsafe class Sched
     }
 
     [Syscall(SyscallNumber.sched_setaffinity)]
+    static long SetAffinity(GuestProcess p, in SyscallArgs a) => 0;
+
     [Syscall(SyscallNumber.sched_yield)]
-    static long Yield(GuestProcess p, in SyscallArgs a) => 0;
+    static long Yield(GuestProcess p, in SyscallArgs a)
+    {
+        p.Scheduler.Yield();
+        return 0;
+    }
 
     [Syscall(SyscallNumber.getcpu)]
     static long GetCpu(GuestProcess p, in SyscallArgs a) =>
@@ -225,7 +260,7 @@ internal static unsafe class Sched
     static long SynchronizeFileSystems(GuestProcess p, in SyscallArgs a) => 0;
 
     [Syscall(SyscallNumber.membarrier)]
-    static long MemoryBarrier(GuestProcess p, in SyscallArgs a) => 0; // one thread: every barrier is a no-op
+    static long MemoryBarrier(GuestProcess p, in SyscallArgs a) => 0; // threads run one at a time: every barrier is a no-op
 
     [Syscall(SyscallNumber.mincore)]
     static long Residency(GuestProcess p, in SyscallArgs a)

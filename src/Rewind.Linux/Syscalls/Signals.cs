@@ -1,100 +1,209 @@
+using Rewind.Engine;
 using Rewind.Linux.Execution;
+using Rewind.Linux.Signals;
 
 namespace Rewind.Linux.Syscalls;
 
-/// <summary>signal.h: handlers, masks and the alternate stack, kept as the guest set them.</summary>
-internal static class Signals
+/// <summary>signal.h: handlers, masks, the alternate stack, sending signals to oneself and waiting for them.</summary>
+public static class Signals
 {
     const int SigBlock = 0, SigUnblock = 1, SigSetMask = 2;
-    const ulong Unblockable = 1UL << ((int)Signal.SIGKILL - 1) | 1UL << ((int)Signal.SIGSTOP - 1);
+    const int SigSetSize = 8;
 
     [Syscall(SyscallNumber.rt_sigaction)]
     static long Action(GuestProcess p, in SyscallArgs a)
     {
         var signal = a.Int(0);
-        if (signal is < 1 or > 64 || a.A3 != 8)
+        if (signal is < 1 or > 64 || a.A3 != SigSetSize)
             return -Errno.EINVAL;
         if (a.A1 != 0 && signal is (int)Signal.SIGKILL or (int)Signal.SIGSTOP)
             return -Errno.EINVAL;
-        var previous = p.Signals.Action(signal).ToArray();
-        if (a.A1 != 0 && !p.Memory.Read(a.A1, p.Signals.Action(signal)))
-            return -Errno.EFAULT;
-        return a.A2 == 0 || p.Memory.Write(a.A2, previous) ? 0 : -Errno.EFAULT;
+        var previous = p.SignalHandlers[signal];
+        if (a.A1 != 0)
+        {
+            Span<byte> bytes = stackalloc byte[SignalAction.Size];
+            if (!p.Memory.Read(a.A1, bytes))
+                return -Errno.EFAULT;
+            var action = SignalAction.Read(bytes);
+            p.SignalHandlers[signal] = action with { Mask = action.Mask & ~SignalState.Unblockable };
+            // A signal now ignored is discarded even while pending (POSIX), blocked or not.
+            if (p.SignalHandlers.Ignores(signal))
+                p.Signals.Discard(signal);
+        }
+        if (a.A2 == 0)
+            return 0;
+        Span<byte> old = stackalloc byte[SignalAction.Size];
+        previous.WriteTo(old);
+        return p.Memory.Write(a.A2, old) ? 0 : -Errno.EFAULT;
     }
 
     [Syscall(SyscallNumber.rt_sigprocmask)]
     static long ProcessMask(GuestProcess p, in SyscallArgs a)
     {
-        if (a.A3 != 8)
+        if (a.A3 != SigSetSize)
             return -Errno.EINVAL;
         var old = p.Signals.BlockedMask;
         if (a.A1 != 0)
         {
             if (!p.Memory.TryRead(a.A1, out ulong set))
                 return -Errno.EFAULT;
-            switch (a.Int(0))
+            var mask = a.Int(0) switch
             {
-                case SigBlock:
-                    p.Signals.BlockedMask = old | set;
-                    break;
-                case SigUnblock:
-                    p.Signals.BlockedMask = old & ~set;
-                    break;
-                case SigSetMask:
-                    p.Signals.BlockedMask = set;
-                    break;
-                default:
-                    return -Errno.EINVAL;
-            }
-            p.Signals.BlockedMask &= ~Unblockable;
+                SigBlock => old | set,
+                SigUnblock => old & ~set,
+                SigSetMask => set,
+                _ => (ulong?)null,
+            };
+            if (mask is null)
+                return -Errno.EINVAL;
+            p.Signals.BlockedMask = mask.Value & ~SignalState.Unblockable;
         }
         return a.A2 == 0 || p.Memory.TryWrite(a.A2, old) ? 0 : -Errno.EFAULT;
+    }
+
+    [Syscall(SyscallNumber.rt_sigpending)]
+    static long Pending(GuestProcess p, in SyscallArgs a)
+    {
+        if (a.A1 > SigSetSize)
+            return -Errno.EINVAL;
+        // Pending signals that are blocked: the others are delivered before the program could ask.
+        var pending = p.Signals.Pending & p.Signals.BlockedMask;
+        return p.Memory.Write(a.A0, BitConverter.GetBytes(pending).AsSpan(0, (int)a.A1)) ? 0 : -Errno.EFAULT;
     }
 
     [Syscall(SyscallNumber.sigaltstack)]
     static long AlternateStack(GuestProcess p, in SyscallArgs a)
     {
-        var old = p.Signals.AlternateStack;
+        var signals = p.Signals;
+        var rsp = p.Cpu.Read(X86Register.Rsp);
+        var old = signals.AlternateStack;
         if (a.A0 != 0)
         {
             if (!p.Memory.TryRead(a.A0, out ulong pointer) || !p.Memory.TryRead(a.A0 + 8, out int flags) || !p.Memory.TryRead(a.A0 + 16, out ulong size))
                 return -Errno.EFAULT;
-            const int Disable = 2, MinimumSize = 2048;
-            if ((flags & ~Disable) != 0)
+            if (signals.IsOnAlternateStack(rsp))
+                return -Errno.EPERM;
+            const int AutoDisarm = 1 << 31; // accepted; the stack stays armed while its handler runs
+            var mode = flags & ~AutoDisarm;
+            if (mode is not (0 or SignalState.AlternateStackInUse or SignalState.AlternateStackDisabled))
                 return -Errno.EINVAL;
-            if ((flags & Disable) == 0 && size < MinimumSize)
+            if (mode != SignalState.AlternateStackDisabled && size < SignalState.MinimumAlternateStackSize)
                 return -Errno.ENOMEM;
-            p.Signals.AlternateStack = (flags & Disable) != 0 ? (0, Disable, 0) : (pointer, 0, size);
+            signals.AlternateStack = mode == SignalState.AlternateStackDisabled ? (0, SignalState.AlternateStackDisabled, 0) : (pointer, 0, size);
         }
-        if (a.A1 != 0 && !(p.Memory.TryWrite(a.A1, old.Pointer) && p.Memory.TryWrite(a.A1 + 8, (long)old.Flags) && p.Memory.TryWrite(a.A1 + 16, old.Size)))
-            return -Errno.EFAULT;
+        if (a.A1 != 0)
+        {
+            var oldFlags = old.Flags != 0 ? old.Flags : signals.IsOnAlternateStack(rsp) ? SignalState.AlternateStackInUse : 0;
+            if (!(p.Memory.TryWrite(a.A1, old.Pointer) && p.Memory.TryWrite(a.A1 + 8, (long)oldFlags) && p.Memory.TryWrite(a.A1 + 16, old.Size)))
+                return -Errno.EFAULT;
+        }
         return 0;
     }
+
+    [Syscall(SyscallNumber.rt_sigreturn)]
+    static long Return(GuestProcess p, in SyscallArgs a) => p.ReturnFromSignal();
+
+    // ---- waiting ----
+
+    [Syscall(SyscallNumber.pause)]
+    static long Pause(GuestProcess p, in SyscallArgs a)
+    {
+        WaitUntilDeliverable(p);
+        return -Errno.EINTR;
+    }
+
+    [Syscall(SyscallNumber.rt_sigsuspend)]
+    static long Suspend(GuestProcess p, in SyscallArgs a)
+    {
+        if (a.A1 != SigSetSize)
+            return -Errno.EINVAL;
+        if (!p.Memory.TryRead(a.A0, out ulong mask))
+            return -Errno.EFAULT;
+        p.Signals.MaskToRestore = p.Signals.BlockedMask;
+        p.Signals.BlockedMask = mask & ~SignalState.Unblockable;
+        WaitUntilDeliverable(p);
+        return -Errno.EINTR;
+    }
+
+    /// <summary>Waits until a signal is to be delivered, or the wait ends without one (the run is being ended).</summary>
+    static void WaitUntilDeliverable(GuestProcess p)
+    {
+        while (!p.Signals.HasDeliverable && p.WaitForSignal(Timeout.InfiniteTimeSpan))
+        {
+        }
+    }
+
+    [Syscall(SyscallNumber.rt_sigtimedwait)]
+    static long TimedWait(GuestProcess p, in SyscallArgs a)
+    {
+        if (a.A3 != SigSetSize)
+            return -Errno.EINVAL;
+        if (!p.Memory.TryRead(a.A0, out ulong set))
+            return -Errno.EFAULT;
+        var timeout = Timeout.InfiniteTimeSpan;
+        if (a.A2 != 0)
+        {
+            if (!p.Memory.TryRead(a.A2, out long seconds) || !p.Memory.TryRead(a.A2 + 8, out long nanoseconds))
+                return -Errno.EFAULT;
+            if (seconds < 0 || nanoseconds is < 0 or >= 1_000_000_000)
+                return -Errno.EINVAL;
+            timeout = TimeSpan.FromSeconds(Math.Min(seconds, 1L << 31)) + TimeSpan.FromTicks(nanoseconds / 100);
+        }
+        var wanted = set & ~SignalState.Unblockable;
+        while (true)
+        {
+            if (p.Signals.TryTake(wanted, out var info))
+            {
+                if (a.A1 != 0)
+                {
+                    Span<byte> bytes = stackalloc byte[SignalInfo.Size];
+                    info.WriteTo(bytes);
+                    if (!p.Memory.Write(a.A1, bytes))
+                        return -Errno.EFAULT;
+                }
+                return info.Signal;
+            }
+            if (p.Signals.HasDeliverable)
+                return -Errno.EINTR; // a signal outside the set, for its handler
+            if (timeout == TimeSpan.Zero || !p.WaitForSignal(timeout))
+                return timeout == Timeout.InfiniteTimeSpan ? -Errno.EINTR : -Errno.EAGAIN;
+            if (timeout != Timeout.InfiniteTimeSpan)
+                timeout = TimeSpan.Zero; // one wait for the whole timeout; what arrived is checked once more
+        }
+    }
+
+    // ---- sending ----
 
     [Syscall(SyscallNumber.kill)]
-    static long Kill(GuestProcess p, in SyscallArgs a) => a.Int(0) is 0 or -1 || a.Int(0) == p.Pid ? SendToSelf(p, a.Int(1)) : -Errno.ESRCH;
+    static long Kill(GuestProcess p, in SyscallArgs a) =>
+        a.Int(0) is 0 or -1 || a.Int(0) == p.Pid ? SendToSelf(p, a.Int(1), SignalCodes.User) : -Errno.ESRCH;
 
+    // A signal sent to one thread of the process joins the process's pending signals (they are not
+    // kept per thread), so the running thread that does not block it takes it.
     [Syscall(SyscallNumber.tgkill)]
-    static long ThreadGroupKill(GuestProcess p, in SyscallArgs a) => a.Int(0) == p.Pid && a.Int(1) == p.Tid ? SendToSelf(p, a.Int(2)) : -Errno.ESRCH;
+    static long ThreadGroupKill(GuestProcess p, in SyscallArgs a) =>
+        a.Int(0) == p.Pid && p.FindThread(a.Int(1)) is not null ? SendToSelf(p, a.Int(2), SignalCodes.ThreadKill) : -Errno.ESRCH;
 
     [Syscall(SyscallNumber.tkill)]
-    static long ThreadKill(GuestProcess p, in SyscallArgs a) => a.Int(0) == p.Tid ? SendToSelf(p, a.Int(1)) : -Errno.ESRCH;
+    static long ThreadKill(GuestProcess p, in SyscallArgs a) =>
+        p.FindThread(a.Int(0)) is not null ? SendToSelf(p, a.Int(1), SignalCodes.ThreadKill) : -Errno.ESRCH;
 
-    /// <summary>
-    /// Until signal delivery exists, a signal a program sends itself takes its default action
-    /// unless it is ignored; signal 0 only checks that the target exists.
-    /// </summary>
-    static long SendToSelf(GuestProcess p, int signal)
+    /// <summary>Signal 0 only checks that the target exists.</summary>
+    static long SendToSelf(GuestProcess p, int signal, int code)
     {
-        if (signal == 0)
-            return 0;
-        if (signal is < 1 or > 64)
+        if (signal is < 0 or > 64)
             return -Errno.EINVAL;
-        var handler = BitConverter.ToUInt64(p.Signals.Action(signal));
-        const ulong Ignore = 1;
-        if (handler == Ignore || (Signal)signal is Signal.SIGCHLD or Signal.SIGURG or Signal.SIGWINCH or Signal.SIGCONT)
-            return 0;
-        p.Terminate((Signal)signal, 0);
+        if (signal != 0)
+            p.SignalArrived(new SignalInfo(signal, code, SenderPid: p.Pid, SenderUid: p.Nondeterminism.User.Uid));
         return 0;
     }
+
+    /// <summary>
+    /// The syscalls of this family that only read and change the emulated process: replay runs them
+    /// again (they must return what the recording got), since later deliveries depend on their state.
+    /// The others (kill, timers) reach the process through logged arrivals.
+    /// </summary>
+    public static bool RunsAgainInReplay(long number) => (SyscallNumber)number is SyscallNumber.rt_sigaction or SyscallNumber.rt_sigprocmask
+        or SyscallNumber.rt_sigpending or SyscallNumber.sigaltstack or SyscallNumber.rt_sigreturn or SyscallNumber.pause
+        or SyscallNumber.rt_sigsuspend or SyscallNumber.rt_sigtimedwait;
 }

@@ -73,6 +73,8 @@ internal static unsafe class Socket
         var host = p.HostFd(fd);
         if (host < 0)
             return host;
+        if (call == SyscallNumber.accept4 && p.Scheduler.YieldsInsteadOfWaiting(host, writing: false))
+            return -Errno.ERESTARTSYS;
         var buffer = stackalloc byte[MaxAddress];
         var length = MaxAddress;
         var guestLength = 0;
@@ -113,6 +115,9 @@ internal static unsafe class Socket
         var host = p.HostFd(a.Int(0));
         if (host < 0)
             return host;
+        const int DontWait = 0x40; // MSG_DONTWAIT
+        if ((a.Int(3) & DontWait) == 0 && p.Scheduler.YieldsInsteadOfWaiting(host, writing: false))
+            return -Errno.ERESTARTSYS;
         var (flags, addressOut, lengthOut) = (a.Int(3), a.A4, a.A5);
         var address = stackalloc byte[MaxAddress];
         var addressLength = MaxAddress;

@@ -16,6 +16,8 @@ internal static unsafe class Unistd
     static long Read(GuestProcess p, in SyscallArgs a)
     {
         var host = p.HostFd(a.Int(0));
+        if (host >= 0 && p.Scheduler.YieldsInsteadOfWaiting(host, writing: false))
+            return -Errno.ERESTARTSYS;
         return host < 0 ? host : GuestBuffer.Into(p, a.A1, a.A2, (buffer, length) => HostSyscall.Invoke(SyscallNumber.read, host, (long)buffer, (long)length));
     }
 
@@ -23,6 +25,8 @@ internal static unsafe class Unistd
     static long Write(GuestProcess p, in SyscallArgs a)
     {
         var host = p.HostFd(a.Int(0));
+        if (host >= 0 && p.Scheduler.YieldsInsteadOfWaiting(host, writing: true))
+            return -Errno.ERESTARTSYS;
         return host < 0 ? host : GuestBuffer.From(p, a.A1, a.A2, (buffer, length) => HostSyscall.Invoke(SyscallNumber.write, host, (long)buffer, (long)length));
     }
 
@@ -60,6 +64,8 @@ internal static unsafe class Unistd
         var host = p.HostFd(fd);
         if (host < 0)
             return host;
+        if (offset < 0 && p.Scheduler.YieldsInsteadOfWaiting(host, writing: false))
+            return -Errno.ERESTARTSYS;
         if (GuestBuffer.IoVectors(p, vectorsAddress, count) is not { } vectors)
             return count is < 0 or > 1024 ? -Errno.EINVAL : -Errno.EFAULT;
         var total = vectors.Aggregate(0UL, (sum, v) => sum + v.Length);
@@ -98,6 +104,8 @@ internal static unsafe class Unistd
         var host = p.HostFd(fd);
         if (host < 0)
             return host;
+        if (offset < 0 && p.Scheduler.YieldsInsteadOfWaiting(host, writing: true))
+            return -Errno.ERESTARTSYS;
         if (GuestBuffer.IoVectors(p, vectorsAddress, count) is not { } vectors)
             return count is < 0 or > 1024 ? -Errno.EINVAL : -Errno.EFAULT;
         var total = (int)Math.Min(vectors.Aggregate(0UL, (sum, v) => sum + v.Length), 64 << 20);

@@ -144,7 +144,9 @@ internal sealed class DxModel(TraceSession session)
                 .Property("Name", exception.Name)
                 .Property("Code", (Int128)exception.Code)
                 .Property("ProgramCounter", (Int128)exception.ProgramCounter)
-                .Property("Address", (Int128)exception.Address));
+                .Property("Address", (Int128)exception.Address)
+                .Property("SignalCode", (Int128)exception.SignalCode)
+                .Property("Handled", exception.Handled ? "true" : "false"));
         }
         if (e.ExitCode is { } code)
             obj.Property("ExitCode", (Int128)code);
@@ -171,10 +173,11 @@ internal sealed class DxModel(TraceSession session)
         string R(X86Register register) => cursor.Register(register).ToString("x16", CultureInfo.InvariantCulture);
         // The engine does not model IF; Linux runs user code with interrupts enabled, as a debugger shows.
         var flags = cursor.Register(X86Register.Eflags) | 0x200;
-        var tid = session.ThreadId.ToString("x", CultureInfo.InvariantCulture);
+        var pid = session.Trace.Header.ProcessId.ToString("x", CultureInfo.InvariantCulture);
+        var tid = cursor.Thread.Tid.ToString("x", CultureInfo.InvariantCulture);
         var lines = new List<string>
         {
-            $"({tid}.{tid}): Break instruction exception - code 80000003 (first/second chance not available)",
+            $"({pid}.{tid}): Break instruction exception - code 80000003 (first/second chance not available)",
             $"Time Travel Position: {cursor.Position}",
             $"rax={R(X86Register.Rax)} rbx={R(X86Register.Rbx)} rcx={R(X86Register.Rcx)}",
             $"rdx={R(X86Register.Rdx)} rsi={R(X86Register.Rsi)} rdi={R(X86Register.Rdi)}",

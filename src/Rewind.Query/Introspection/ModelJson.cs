@@ -35,6 +35,8 @@ public static class ModelJson
             json.WriteNumber("Code", exception.Code);
             json.WriteString("ProgramCounter", Hex(exception.ProgramCounter));
             json.WriteString("Address", Hex(exception.Address));
+            json.WriteNumber("SignalCode", exception.SignalCode);
+            json.WriteBoolean("Handled", exception.Handled);
             json.WriteEndObject();
         }
         if (e.Type == TimelineEventType.ProcessExit)

@@ -112,10 +112,12 @@ public enum TimelineEventType
 }
 
 /// <summary>
-/// A signal that ended the program, as TTD reports exceptions: the signal's name, its number as
-/// the code, the pc of the instruction that raised it, and for memory faults the address.
+/// A signal delivered to the program, as TTD reports exceptions: the signal's name, its number as
+/// the code, the pc where it interrupted the program (the instruction that raised it, for a fault),
+/// for memory faults the address, the si_code the program was given (SEGV_MAPERR is 1...), and
+/// whether a handler of the program took it (otherwise it ended the program).
 /// </summary>
-public sealed record ExceptionInfo(string Name, int Code, ulong ProgramCounter, ulong Address);
+public sealed record ExceptionInfo(string Name, int Code, ulong ProgramCounter, ulong Address, int SignalCode = 0, bool Handled = false);
 
 /// <summary>
 /// One entry of TTD's Events list, at its position. By type: <see cref="Thread"/> for thread

@@ -14,8 +14,9 @@ namespace Rewind.Query.Introspection;
 /// <remarks>
 /// Modules come from the file-backed mappings: the mappings of one file form a module once one
 /// of them is executable (see <see cref="ModuleInfo"/>). The program and its interpreter are
-/// mapped by the start event, so they are loaded at the first position. Traces hold one process
-/// with one thread for now (tid = pid); <see cref="Threads"/> is a list for when they hold more.
+/// mapped by the start event, so they are loaded at the first position. Threads come from the
+/// clone syscalls that created them, the exit syscalls that ended them and the switch events
+/// between them; the main thread's tid is the pid.
 /// </remarks>
 public sealed class TraceModel
 {
@@ -60,10 +61,12 @@ public sealed class TraceModel
         var tracker = new MappingTracker();
         var sequencing = new List<long>();
         var names = new List<(string Name, long At, long From)>();
+        var threads = new ThreadTracker(trace.Header.ProcessId);
         string? executable = null;
         int? parent = null;
         ExitEvent? exit = null;
         SignalEvent? signal = null;
+        var delivered = new List<SignalEvent>();
         long last = 0;
 
         foreach (var traceEvent in trace.Events())
@@ -85,14 +88,21 @@ public sealed class TraceModel
                     from = syscall.Instruction + 1;
                     if (syscall.Number == (int)SyscallNumber.getppid && parent is null && syscall.Result > 0)
                         parent = (int)syscall.Result;
+                    threads.Apply(syscall);
                     break;
+                case ThreadSwitchEvent threadSwitch:
+                    sequencing.Add(threadSwitch.Instruction);
+                    threads.Switch(threadSwitch);
+                    continue;
                 case ExitEvent exitEvent:
                     sequencing.Add(exitEvent.Instruction);
                     exit = exitEvent;
                     continue;
                 case SignalEvent signalEvent:
                     sequencing.Add(signalEvent.Instruction);
-                    signal = signalEvent;
+                    delivered.Add(signalEvent);
+                    if (!signalEvent.Handled)
+                        signal = signalEvent;
                     continue;
                 default:
                     continue;
@@ -133,7 +143,8 @@ public sealed class TraceModel
             Names = names.Select(n => new TaskName(n.Name, At(n.At), n.From)).ToArray(),
             Lifetime = new Lifetime(lifetime.Start, lifetime.End),
         };
-        var thread = new ThreadInfo(1, header.ProcessId, process.Lifetime, process.Lifetime);
+        var ended = exit is not null || signal is not null || trace.End is not null;
+        var threadInfos = threads.Finish(instructions, At);
 
         var modules = new ModuleInfo[tracker.Modules.Count];
         for (var i = 0; i < modules.Length; i++)
@@ -153,23 +164,26 @@ public sealed class TraceModel
             };
         }
 
-        var events = new List<TimelineEvent> { new(TimelineEventType.ThreadCreated, thread.Lifetime.Start) { Thread = thread } };
+        var events = new List<TimelineEvent>();
+        foreach (var (thread, terminated) in threadInfos)
+        {
+            events.Add(new TimelineEvent(TimelineEventType.ThreadCreated, thread.Lifetime.Start) { Thread = thread });
+            if (terminated || ended)
+                events.Add(new TimelineEvent(TimelineEventType.ThreadTerminated, thread.Lifetime.End) { Thread = thread });
+        }
         foreach (var module in modules)
         {
             events.Add(new TimelineEvent(TimelineEventType.ModuleLoaded, module.Loaded) { Module = module });
             if (module.Unloaded is { } unloaded)
                 events.Add(new TimelineEvent(TimelineEventType.ModuleUnloaded, unloaded) { Module = module });
         }
-        if (signal is not null)
+        foreach (var delivery in delivered)
         {
-            var name = Enum.IsDefined((Signal)signal.Signal) ? ((Signal)signal.Signal).ToString() : $"signal {signal.Signal}";
-            events.Add(new TimelineEvent(TimelineEventType.Exception, At(signal.Instruction))
+            events.Add(new TimelineEvent(TimelineEventType.Exception, At(delivery.Instruction))
             {
-                Exception = new ExceptionInfo(name, signal.Signal, signal.Pc, signal.Address),
+                Exception = new ExceptionInfo(SignalText.Name(delivery.Signal), delivery.Signal, delivery.Pc, delivery.Address, delivery.Code, delivery.Handled),
             });
         }
-        if (exit is not null || signal is not null || trace.End is not null)
-            events.Add(new TimelineEvent(TimelineEventType.ThreadTerminated, thread.Lifetime.End) { Thread = thread });
         if (exit is not null)
             events.Add(new TimelineEvent(TimelineEventType.ProcessExit, At(exit.Instruction)) { ExitCode = exit.Status });
         else if (signal is not null)
@@ -179,7 +193,7 @@ public sealed class TraceModel
         var ordered = events.Select((e, i) => (Event: e, Order: i))
             .OrderBy(e => e.Event.Position.Instruction).ThenBy(e => Rank(e.Event.Type)).ThenBy(e => e.Order)
             .Select(e => e.Event).ToArray();
-        return new TraceModel(timeline, process, [thread], modules, ordered, tracker.BuildMap());
+        return new TraceModel(timeline, process, threadInfos.Select(t => t.Thread).ToArray(), modules, ordered, tracker.BuildMap());
     }
 
     static int Rank(TimelineEventType type) => type switch
@@ -196,5 +210,73 @@ public sealed class TraceModel
     {
         var name = Path.GetFileName(program);
         return name.Length > 15 ? name[..15] : name;
+    }
+
+    /// <summary>
+    /// Follows the threads through the events: created by clone (at its syscall), ended by exit,
+    /// and running between the switches; the main thread runs first.
+    /// </summary>
+    sealed class ThreadTracker
+    {
+        sealed class Draft(long uniqueId, int tid, long created)
+        {
+            public long UniqueId { get; } = uniqueId;
+            public int Tid { get; } = tid;
+            public long Created { get; } = created;
+            public long? Terminated { get; set; }
+            public long? FirstRun { get; set; }
+            public long LastRun { get; set; } = -1;
+        }
+
+        readonly List<Draft> _threads = [];
+        Draft _current;
+        long _runStart;
+
+        public ThreadTracker(int mainTid)
+        {
+            _current = new Draft(1, mainTid, 0) { FirstRun = 0 };
+            _threads.Add(_current);
+        }
+
+        public void Apply(SyscallEvent syscall)
+        {
+            foreach (var effect in syscall.Effects)
+            {
+                if (effect is ThreadCreatedEffect created)
+                    _threads.Add(new Draft(created.UniqueId, created.Tid, syscall.Instruction));
+                else if (effect is ThreadExitedEffect exited && Find(exited.UniqueId) is { } thread)
+                    thread.Terminated = syscall.Instruction;
+            }
+        }
+
+        public void Switch(ThreadSwitchEvent threadSwitch)
+        {
+            EndRun(threadSwitch.Instruction);
+            _current = Find(threadSwitch.Thread) ?? _current;
+            _current.FirstRun ??= threadSwitch.Instruction + 1;
+            _runStart = threadSwitch.Instruction + 1;
+        }
+
+        void EndRun(long last)
+        {
+            if (last >= _runStart)
+                _current.LastRun = last;
+        }
+
+        Draft? Find(long uniqueId) => _threads.Find(t => t.UniqueId == uniqueId);
+
+        /// <summary>The threads in creation order, and whether each ended before the process did.</summary>
+        public (ThreadInfo Thread, bool Terminated)[] Finish(long instructions, Func<long, Position> at)
+        {
+            EndRun(instructions - 1);
+            return _threads.OrderBy(t => t.UniqueId).Select(t =>
+            {
+                var end = t.Terminated ?? Math.Max(t.Created, instructions - 1);
+                var active = t.FirstRun is { } first
+                    ? new Lifetime(at(first), at(Math.Max(first, t.LastRun)))
+                    : new Lifetime(at(t.Created), at(t.Created));
+                return (new ThreadInfo(t.UniqueId, t.Tid, new Lifetime(at(t.Created), at(end)), active), t.Terminated is not null);
+            }).ToArray();
+        }
     }
 }

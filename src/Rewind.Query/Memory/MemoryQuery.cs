@@ -20,7 +20,7 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
     internal MemoryQuery(TraceSession session, ulong begin, ulong end, MemoryMask mask)
     {
         _session = session;
-        _spec = new MemoryQuerySpec(begin, end, mask, session.ThreadId);
+        _spec = new MemoryQuerySpec(begin, end, mask);
     }
 
     public ulong Begin => _spec.Begin;

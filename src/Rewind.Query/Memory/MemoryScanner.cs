@@ -16,7 +16,8 @@ namespace Rewind.Query;
 /// hooks note the pc of each instruction in native memory while data accesses are watched: on the
 /// blocks that the index says read or wrote the range's pages, or on all code when it cannot say.
 /// An access's exact count is the count at the start of its block plus the instructions before it
-/// there. Execution is watched by a code hook on the range alone.
+/// there. Execution is watched by a code hook on the range alone. The accessing thread is the one
+/// running in the replay.
 /// </summary>
 internal sealed unsafe class MemoryScanner : IDisposable
 {
@@ -203,10 +204,11 @@ internal sealed unsafe class MemoryScanner : IDisposable
                 return;
             overwritten = old;
         }
+        var thread = _replay.Process.CurrentThread;
         Add(new MemoryAccess
         {
-            ThreadId = _query.ThreadId,
-            UniqueThreadId = 1,
+            ThreadId = thread.Tid,
+            UniqueThreadId = (int)thread.UniqueId,
             TimeStart = _timeline.At(instruction),
             AccessType = type,
             IP = pc,
@@ -250,10 +252,11 @@ internal sealed unsafe class MemoryScanner : IDisposable
         var instruction = InstructionAt(address);
         if (instruction < _segment.Start || instruction >= _segment.End || instruction <= SkipThrough)
             return;
+        var thread = _replay.Process.CurrentThread;
         Add(new MemoryAccess
         {
-            ThreadId = _query.ThreadId,
-            UniqueThreadId = 1,
+            ThreadId = thread.Tid,
+            UniqueThreadId = (int)thread.UniqueId,
             TimeStart = _timeline.At(instruction),
             AccessType = MemoryAccessType.Execute,
             IP = address,
@@ -316,5 +319,5 @@ internal sealed unsafe class MemoryScanner : IDisposable
     }
 }
 
-/// <summary>What a memory query asks: the range [Begin, End), the mask, and the thread id to report.</summary>
-internal sealed record MemoryQuerySpec(ulong Begin, ulong End, MemoryMask Mask, int ThreadId);
+/// <summary>What a memory query asks: the range [Begin, End) and the mask.</summary>
+internal sealed record MemoryQuerySpec(ulong Begin, ulong End, MemoryMask Mask);

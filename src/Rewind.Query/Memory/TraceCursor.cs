@@ -1,6 +1,7 @@
 using Iced.Intel;
 using Rewind.Engine;
 using Rewind.Index;
+using Rewind.Linux.Execution;
 using Rewind.Trace.Positions;
 
 namespace Rewind.Query;
@@ -25,6 +26,9 @@ public sealed class TraceCursor : IDisposable
     internal TraceCursor(TraceSession session) => _session = session;
 
     public Position Position { get; private set; }
+
+    /// <summary>The thread that runs the instruction at this position.</summary>
+    public GuestThread Thread => Replay.Process.CurrentThread;
 
     /// <summary>The 0-based count of the instruction about to run.</summary>
     public long Instruction => Position.Instruction;

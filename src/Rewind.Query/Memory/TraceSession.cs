@@ -59,9 +59,6 @@ public sealed class TraceSession : IDisposable
 
     public Timeline Timeline => Index.Timeline;
 
-    /// <summary>The recorded thread's id: traces hold one thread, whose tid is the pid.</summary>
-    public int ThreadId => Trace.Header.ProcessId;
-
     /// <summary>The first and the last position of the trace.</summary>
     public (Position Start, Position End) Lifetime => Timeline.Lifetime;
 

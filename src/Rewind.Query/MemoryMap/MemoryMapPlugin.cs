@@ -17,14 +17,18 @@ namespace Rewind.Query.MemoryMap;
 /// reported once), and every instruction when neither is. Lines come in execution order, for the
 /// instructions the trace counts (0 to its instruction count - 1): an instruction that faulted and
 /// ended the program never completed and is not reported (its pc is in the Exception event). The
-/// process name is the task name (comm) at that instruction.
+/// process name is the task name (comm) at that instruction, the tid the running thread's.
 /// </summary>
 public sealed class MemoryMapPlugin : IReplayPlugin, IDisposable
 {
     readonly MemoryMapArguments _arguments;
     readonly MemoryMapLineWriter _writer;
     readonly long[] _nameFrom;
-    readonly byte[][] _processParts;
+    readonly string[] _names;
+    readonly int _pid;
+    byte[] _processPart = [];
+    int _processPartName = -1;
+    int _processPartTid = -1;
     readonly byte[][] _imageParts;
     readonly byte[] _unknownImage = Encoding.UTF8.GetBytes(" image_name=(unknown) image_path=(unknown) image_base=(unknown)\n");
     ModuleMap.Cursor _modules;
@@ -41,11 +45,9 @@ public sealed class MemoryMapPlugin : IReplayPlugin, IDisposable
         _end = model.Timeline.Instructions;
         _writer = new MemoryMapLineWriter(output);
         _modules = model.ModuleMap.CreateCursor();
-        var thread = model.Threads[0];
-        var names = model.Process.Names;
-        _nameFrom = names.Select(n => n.FromInstruction).ToArray();
-        _processParts = names.Select(n => Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
-            $" process={n.Name} pid={model.Process.Id} tid={thread.Id} in_kernel=false"))).ToArray();
+        _pid = model.Process.Id;
+        _nameFrom = model.Process.Names.Select(n => n.FromInstruction).ToArray();
+        _names = model.Process.Names.Select(n => n.Name).ToArray();
         _imageParts = model.Modules.Select(m => Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
             $" image_name={m.Name} image_path={m.Path} image_base=0x{m.Address:x}\n"))).ToArray();
         SeekName(0);
@@ -91,7 +93,7 @@ public sealed class MemoryMapPlugin : IReplayPlugin, IDisposable
         if (instruction >= _nameUntil || instruction < _nameFrom[_name])
             SeekName(instruction);
         var module = _modules.Find(pc, instruction);
-        _writer.Write(pc, instruction, _processParts[_name], module < 0 ? _unknownImage : _imageParts[module]);
+        _writer.Write(pc, instruction, ProcessPart(), module < 0 ? _unknownImage : _imageParts[module]);
         if (_writer.Failure is not null)
             _session?.Process.Pause(); // nowhere to write: stop the replay
     }
@@ -106,10 +108,23 @@ public sealed class MemoryMapPlugin : IReplayPlugin, IDisposable
             if (instruction >= _nameUntil || instruction < _nameFrom[_name])
                 SeekName(instruction);
             var module = _modules.Find(pcs[i], instruction);
-            _writer.Write(pcs[i], instruction, _processParts[_name], module < 0 ? _unknownImage : _imageParts[module]);
+            _writer.Write(pcs[i], instruction, ProcessPart(), module < 0 ? _unknownImage : _imageParts[module]);
         }
         if (_writer.Failure is not null)
             _session?.Process.Pause(); // nowhere to write: stop the replay
+    }
+
+    /// <summary>" process=NAME pid=P tid=T in_kernel=false" for the current name and running thread, made again only when one changes.</summary>
+    byte[] ProcessPart()
+    {
+        var tid = _session?.Process.Tid ?? _pid;
+        if (tid != _processPartTid || _name != _processPartName)
+        {
+            _processPart = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
+                $" process={_names[_name]} pid={_pid} tid={tid} in_kernel=false"));
+            (_processPartTid, _processPartName) = (tid, _name);
+        }
+        return _processPart;
     }
 
     void SeekName(long instruction)

@@ -30,17 +30,20 @@ public sealed class Timeline
     /// <summary>The trace's first and last positions (TTD's Lifetime).</summary>
     public (Position Start, Position End) Lifetime => (At(0), At(Math.Max(0, Instructions - 1)));
 
-    /// <summary>Builds the timeline of <paramref name="trace"/>: every syscall, signal and module (un)load is a sequencing event.</summary>
+    /// <summary>Builds the timeline of <paramref name="trace"/>: every syscall, signal, thread switch and module (un)load is a sequencing event.</summary>
     public static Timeline Of(TraceReader trace)
     {
         var points = new List<long>();
         foreach (var traceEvent in trace.Events())
         {
-            if (traceEvent is SyscallEvent or SignalEvent or ExitEvent)
+            if (IsSequencing(traceEvent))
                 points.Add(traceEvent.Instruction);
         }
         return new Timeline(points, trace.End?.Instructions ?? trace.LastRecordedInstruction());
     }
+
+    /// <summary>Whether an event starts a new sequence after its instruction: syscalls, signals, exits and thread switches.</summary>
+    public static bool IsSequencing(TraceEvent traceEvent) => traceEvent is SyscallEvent or SignalEvent or ExitEvent or ThreadSwitchEvent;
 
     /// <summary>The position of instruction <paramref name="instruction"/>.</summary>
     public Position At(long instruction)

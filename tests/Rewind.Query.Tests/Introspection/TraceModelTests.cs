@@ -134,6 +134,24 @@ public sealed class TraceModelTests : IDisposable
     }
 
     [Fact]
+    public void Every_delivered_signal_is_an_exception_and_only_an_unhandled_one_ends_the_process()
+    {
+        var model = Build(ProgramAndName,
+        [
+            new SignalEvent(20, 8, 0x401100, 0x401100, Code: 1, Handled: true),
+            new SignalArrivalEvent(30, 14, 0x80),
+            new SignalEvent(30, 14, 0x401200, 0, Code: 0x80, Handled: true),
+            new ExitEvent(60, 0),
+        ], 61);
+        var exceptions = model.Events.Where(e => e.Type == TimelineEventType.Exception).Select(e => e.Exception!).ToArray();
+        Assert.Equal(
+            [new ExceptionInfo("SIGFPE", 8, 0x401100, 0x401100, 1, Handled: true), new ExceptionInfo("SIGALRM", 14, 0x401200, 0, 0x80, Handled: true)],
+            exceptions);
+        Assert.Equal(model.Timeline.At(20), model.Events.First(e => e.Type == TimelineEventType.Exception).Position);
+        Assert.Equal(0, model.Events[^1].ExitCode);
+    }
+
+    [Fact]
     public void The_task_name_changes_after_the_syscall_that_sets_it()
     {
         var model = Build(ProgramAndName, [Syscall(40, new NameEffect("renamed")), new ExitEvent(60, 0)], 61);

@@ -52,7 +52,7 @@ public sealed class MemoryQueryTests(GlobalsTraces traces) : IClassFixture<Globa
         Assert.All(results, a =>
         {
             Assert.Equal("MemoryAccess", a.EventType);
-            Assert.Equal(session.ThreadId, a.ThreadId);
+            Assert.Equal(session.Trace.Header.ProcessId, a.ThreadId);
             Assert.Equal(1, a.UniqueThreadId);
             Assert.Equal(a.TimeStart, a.TimeEnd);
             Assert.Equal(session.Timeline.At(a.InstrCount), a.TimeStart);
