@@ -8,7 +8,8 @@ namespace Rewind.Linux.Tests;
 /// Multi-threaded programs under 'rewind run' print what they print natively: locked increments of
 /// one counter, a producer and a consumer on condition variables, a thread that ends early, timed
 /// waits that nobody ends, two threads that block in turn on a pipe between them, a main thread
-/// that ends before its worker. Each
+/// that ends before its worker, a main thread that waits in pause and sigsuspend for its worker's
+/// signals. Each
 /// runs with the default time slice and with a short one (--preempt) that makes the threads
 /// interleave inside their loops and contend for the lock.
 /// </summary>
@@ -17,7 +18,7 @@ public sealed partial class ThreadsTests(HostFiles files) : IClassFixture<HostFi
     public static TheoryData<string, string> ThreadPrograms()
     {
         var data = new TheoryData<string, string>();
-        foreach (var name in new[] { "threads_counter", "threads_condvar", "threads_exit", "threads_timeout", "threads_pipe", "threads_main_exit" })
+        foreach (var name in new[] { "threads_counter", "threads_condvar", "threads_exit", "threads_timeout", "threads_pipe", "threads_main_exit", "threads_signal" })
         {
             foreach (var variant in new[] { "static", "dynamic", "pie" })
             {

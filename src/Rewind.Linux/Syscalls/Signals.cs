@@ -108,6 +108,8 @@ public static class Signals
     [Syscall(SyscallNumber.pause)]
     static long Pause(GuestProcess p, in SyscallArgs a)
     {
+        if (YieldsInsteadOfWaiting(p, p.Signals.BlockedMask))
+            return -Errno.ERESTARTSYS;
         WaitUntilDeliverable(p);
         return -Errno.EINTR;
     }
@@ -119,10 +121,25 @@ public static class Signals
             return -Errno.EINVAL;
         if (!p.Memory.TryRead(a.A0, out ulong mask))
             return -Errno.EFAULT;
+        if (YieldsInsteadOfWaiting(p, mask & ~SignalState.Unblockable))
+            return -Errno.ERESTARTSYS;
         p.Signals.MaskToRestore = p.Signals.BlockedMask;
         p.Signals.BlockedMask = mask & ~SignalState.Unblockable;
         WaitUntilDeliverable(p);
         return -Errno.EINTR;
+    }
+
+    /// <summary>
+    /// Whether a wait for a signal that none of the pending ones (under <paramref name="mask"/>)
+    /// ends should let another thread run instead, which may send one: the syscall then runs again
+    /// when this thread's turn comes, rather than block the whole process.
+    /// </summary>
+    static bool YieldsInsteadOfWaiting(GuestProcess p, ulong mask)
+    {
+        if ((p.Signals.Pending & ~mask) != 0 || !p.Scheduler.AnotherCanRun)
+            return false;
+        p.Scheduler.Yield();
+        return true;
     }
 
     /// <summary>Waits until a signal is to be delivered, or the wait ends without one (the run is being ended).</summary>
