@@ -102,7 +102,7 @@ public sealed class ReplayKernel : Kernel
         foreach (var (address, blob) in _trace.PagesAt(_keyframe))
         {
             if (memory.Find(address) is not null)
-                memory.Poke(address, _trace.ReadBlob(blob));
+                memory.Poke(address, _trace.ReadBlob(blob).Span);
         }
         RegisterFile.Restore(process.Cpu, keyframe.Registers);
         process.RestoreThreads(keyframe.Threads.Select(t => (t.Tid, t.UniqueId, t.Registers, t.SignalMask)), keyframe.CurrentThread);
@@ -315,7 +315,7 @@ public sealed class ReplayKernel : Kernel
                     memory.Poke(write.Address, write.Data);
                     break;
                 case MemoryBlobWrite blob:
-                    memory.Poke(blob.Address, _trace.ReadBlob(blob.Blob));
+                    memory.Poke(blob.Address, _trace.ReadBlob(blob.Blob).Span);
                     break;
                 case MapEffect map:
                     var mapped = memory.Map(map.Address, map.Length, (Protection)map.Protection, fixedAddress: true, map.Shared,
@@ -323,7 +323,7 @@ public sealed class ReplayKernel : Kernel
                     if (mapped < 0)
                         throw Diverged(process, $"cannot map 0x{map.Address:x}+0x{map.Length:x} again (errno {-mapped})");
                     for (var i = 0; i < map.Pages.Count; i++)
-                        memory.Poke(map.Address + (ulong)i * AddressSpace.PageSize, _trace.ReadBlob(map.Pages[i]));
+                        memory.Poke(map.Address + (ulong)i * AddressSpace.PageSize, _trace.ReadBlob(map.Pages[i]).Span);
                     break;
                 case UnmapEffect unmap:
                     memory.Unmap(unmap.Address, unmap.Length);

@@ -19,6 +19,7 @@ public sealed class TraceReader : IDisposable
     readonly List<(int Chunk, long FirstEvent, long Count)> _eventChunks = [];
     // Decompressed blob chunks, most recently used last: seeks read pages from many chunks.
     readonly List<(int Chunk, byte[] Data)> _blobCache = [];
+    readonly Dictionary<int, int> _blobChunkSizes = []; // uncompressed bytes of each blob chunk
     const int BlobCacheChunks = 32;
 
     readonly record struct Chunk(ChunkKind Kind, long Offset, int Length);
@@ -165,6 +166,7 @@ public sealed class TraceReader : IDisposable
                     _blobIndex[hash] = (_chunks.Count, position, length);
                     position += length;
                 }
+                _blobChunkSizes[_chunks.Count] = position;
                 BlobBytes += position;
                 BlobChunkBytes += payload.Length;
                 break;
@@ -248,9 +250,13 @@ public sealed class TraceReader : IDisposable
         return Keyframe.Read(ref reader);
     }
 
-    public bool TryReadBlob(UInt128 hash, out byte[] content)
+    /// <summary>
+    /// The stored bytes with this hash, without a copy (a view of the decompressed chunk, which
+    /// stays cached for the blobs around it); false when the trace lacks them.
+    /// </summary>
+    public bool TryReadBlob(UInt128 hash, out ReadOnlyMemory<byte> content)
     {
-        content = [];
+        content = default;
         if (!_blobIndex.TryGetValue(hash, out var location))
             return false;
         var cached = _blobCache.FindIndex(c => c.Chunk == location.Chunk);
@@ -265,16 +271,16 @@ public sealed class TraceReader : IDisposable
             var payload = ReadPayload(location.Chunk);
             var reader = new VarintReader(payload);
             reader.ReadBytes();
-            data = Decompress(payload.AsSpan(reader.Position));
+            data = Decompress(payload.AsSpan(reader.Position), _blobChunkSizes[location.Chunk]);
             if (_blobCache.Count == BlobCacheChunks)
                 _blobCache.RemoveAt(0);
         }
         _blobCache.Add((location.Chunk, data));
-        content = data.AsSpan(location.Offset, location.Length).ToArray();
+        content = data.AsMemory(location.Offset, location.Length);
         return true;
     }
 
-    public byte[] ReadBlob(UInt128 hash) =>
+    public ReadOnlyMemory<byte> ReadBlob(UInt128 hash) =>
         TryReadBlob(hash, out var content) ? content : throw new TraceFormatException($"the trace lacks stored content {hash:x32}");
 
     byte[] ReadPayload(int chunk)
@@ -284,6 +290,15 @@ public sealed class TraceReader : IDisposable
         _file.Position = offset;
         _file.ReadExactly(payload);
         return payload;
+    }
+
+    /// <summary>Decompresses a chunk whose size is known (a blob chunk's directory gives it) in one step.</summary>
+    static byte[] Decompress(ReadOnlySpan<byte> data, int size)
+    {
+        var output = new byte[size];
+        if (!BrotliDecoder.TryDecompress(data, output, out var written) || written != size)
+            throw new InvalidDataException($"a stored-content chunk decompresses to other than its {size} bytes");
+        return output;
     }
 
     static byte[] Decompress(ReadOnlySpan<byte> data)

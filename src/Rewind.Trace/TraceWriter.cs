@@ -22,7 +22,7 @@ public sealed class TraceWriter : IDisposable
     readonly HashSet<UInt128> _blobs = [];
     readonly VarintWriter _events = new();
     readonly VarintWriter _blobDirectory = new();
-    readonly MemoryStream _blobData = new();
+    MemoryStream _blobData = NewBlobBuffer();
     Exception? _failure;
     long _eventCount;
     long _eventsInChunk;
@@ -132,17 +132,21 @@ public sealed class TraceWriter : IDisposable
         if (_blobData.Length == 0)
             return;
         var directory = _blobDirectory.Written.ToArray();
-        var data = _blobData.ToArray();
+        // The filled buffer goes to the writer thread as it is; new blobs go to a fresh one.
+        var data = _blobData;
+        _blobData = NewBlobBuffer();
         Enqueue(ChunkKind.Blobs, () =>
         {
             var w = new VarintWriter();
             w.Write(directory);
-            w.WriteRaw(Compress(data));
+            w.WriteRaw(Compress(data.GetBuffer().AsSpan(0, (int)data.Length)));
             return w.Written.ToArray();
         });
         _blobDirectory.Clear();
-        _blobData.SetLength(0);
     }
+
+    /// <summary>Room for a whole chunk of blobs (and the one that overflows it) without growing.</summary>
+    static MemoryStream NewBlobBuffer() => new(2 * BlobChunkBytes);
 
     /// <summary>
     /// Brotli at quality 1: on incompressible data (random input, compressed files) it runs

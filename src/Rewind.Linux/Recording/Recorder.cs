@@ -212,10 +212,17 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
         }
     }
 
-    void IAddressSpaceObserver.KernelWrote(ulong address, ulong length)
+    unsafe void IAddressSpaceObserver.KernelWrote(ulong address, ulong length)
     {
+        var memory = _process!.Memory;
+        // A large write within one mapping (a read into a buffer) is stored straight from guest memory.
+        if (length >= InlineWriteLimit && memory.HostPointer(address, length, Protection.None) is var host && host != null)
+        {
+            _effects.Add(new MemoryBlobWrite(address, _writer.StoreBlob(new ReadOnlySpan<byte>(host, (int)length)), (int)length));
+            return;
+        }
         var bytes = new byte[length];
-        _process!.Memory.Peek(address, bytes);
+        memory.Peek(address, bytes);
         _effects.Add(length < InlineWriteLimit
             ? new MemoryWrite(address, bytes)
             : new MemoryBlobWrite(address, _writer.StoreBlob(bytes), bytes.Length));
