@@ -140,6 +140,17 @@ public static class GuestRunner
         }
     }
 
+    static readonly Lazy<bool> EngineLoaded = new(() =>
+    {
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(EngineVariable)) && UnicornLibrary is { } unicorn)
+            Environment.SetEnvironmentVariable(EngineVariable, unicorn);
+        Rewind.Engine.EngineLibrary.Load();
+        return true;
+    }, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>Loads Unicorn into the test process once, for tests that call the replay and query APIs directly.</summary>
+    public static void LoadEngine() => _ = EngineLoaded.Value;
+
     static ProcessStartInfo NewStartInfo(string fileName, RunSettings settings)
     {
         var start = new ProcessStartInfo(fileName)

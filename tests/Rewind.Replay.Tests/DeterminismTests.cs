@@ -44,7 +44,7 @@ public sealed class DeterminismTests
         var recorded = RewindCli.RecordedInstructions(record);
         var cli = RewindCli.Summary(await RewindCli.ReplayAsync(trace, verify: false));
 
-        Engine.EnsureLoaded();
+        GuestRunner.LoadEngine();
         var runs = new List<(long Instructions, UInt128? Hash)>();
         for (var i = 0; i < 2; i++)
         {

@@ -40,7 +40,7 @@ public sealed partial class ReplayApiTests : IClassFixture<GlobalsTraces>
     public ReplayApiTests(GlobalsTraces traces)
     {
         _traces = traces;
-        Engine.EnsureLoaded();
+        GuestRunner.LoadEngine();
     }
 
     readonly record struct Store(ulong Address, int Size, ulong Value);

@@ -55,7 +55,7 @@ public sealed class SignalTraceTests
     [InlineData("altstack-pie", 20_000)]
     public async Task ReplayFromEveryKeyframeReachesTheRecordedEnd(string guest, long keyframeInterval)
     {
-        Engine.EnsureLoaded();
+        GuestRunner.LoadEngine();
         using var folder = new TempFolder();
         var trace = folder["keyframes.rwd"];
         var record = await RewindCli.RecordAsync(trace, GuestRunner.Guest(guest), [], options: ["--keyframe-every", keyframeInterval.ToString(System.Globalization.CultureInfo.InvariantCulture)]);

@@ -56,7 +56,7 @@ public sealed partial class ThreadReplayTests
     [InlineData("threads_condvar-pie")]
     public async Task ReplayFromEveryKeyframeReachesTheRecordedEnd(string program)
     {
-        Engine.EnsureLoaded();
+        GuestRunner.LoadEngine();
         using var folder = new TempFolder();
         var trace = folder["run.rwd"];
         var record = await RewindCli.RecordAsync(trace, GuestRunner.Guest(program), [], options: Options);
@@ -81,7 +81,7 @@ public sealed partial class ThreadReplayTests
     [Fact]
     public async Task ThreadSwitchCallbacksFollowTheTrace()
     {
-        Engine.EnsureLoaded();
+        GuestRunner.LoadEngine();
         using var folder = new TempFolder();
         var trace = folder["run.rwd"];
         var record = await RewindCli.RecordAsync(trace, GuestRunner.Guest("threads_condvar-static"), [], options: Options);

@@ -15,7 +15,7 @@ public sealed class IndexAndCursorTests : IClassFixture<GlobalsTraces>, IDisposa
     public IndexAndCursorTests(GlobalsTraces traces)
     {
         _traces = traces;
-        Engine.EnsureLoaded();
+        GuestRunner.LoadEngine();
     }
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);

@@ -13,7 +13,7 @@ public sealed class LackeyTests(GlobalsTraces traces) : IClassFixture<GlobalsTra
     [Fact]
     public async Task ReadsAndWritesOfTheProgramsDataMatchLackey()
     {
-        Engine.EnsureLoaded();
+        GuestRunner.LoadEngine();
         var (trace, run) = await traces.GetAsync("static");
         // The global, then the program's other data behind it: its access log and counters.
         var (begin, end) = (run.Area, run.Area + 0x800);

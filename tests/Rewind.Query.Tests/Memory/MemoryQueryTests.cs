@@ -1,24 +1,7 @@
 using Iced.Intel;
-using Rewind.Engine;
 using Rewind.Index;
 
 namespace Rewind.Query.Tests.Memory;
-
-/// <summary>Loads Unicorn into the test process once, for tests that call the query API directly.</summary>
-public static class Engine
-{
-    static readonly Lazy<bool> Loaded = new(Load, LazyThreadSafetyMode.ExecutionAndPublication);
-
-    public static void EnsureLoaded() => _ = Loaded.Value;
-
-    static bool Load()
-    {
-        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(GuestRunner.EngineVariable)) && GuestRunner.UnicornLibrary is { } unicorn)
-            Environment.SetEnvironmentVariable(GuestRunner.EngineVariable, unicorn);
-        EngineLibrary.Load();
-        return true;
-    }
-}
 
 /// <summary>
 /// TTD.Memory on globals_rw against what the program logged about its own accesses: the same
@@ -32,7 +15,7 @@ public sealed class MemoryQueryTests(GlobalsTraces traces) : IClassFixture<Globa
 
     async Task<(TraceSession Session, GlobalsRun Run)> OpenAsync(string build)
     {
-        Engine.EnsureLoaded();
+        GuestRunner.LoadEngine();
         var (trace, run) = await traces.GetAsync(build);
         return (TraceSession.Open(trace), run);
     }
@@ -205,7 +188,7 @@ public sealed class MemoryQueryTests(GlobalsTraces traces) : IClassFixture<Globa
     [Fact]
     public async Task AnIndexThatMissesTheCodeOfAnAccessFallsBackToPcHooksEverywhere()
     {
-        Engine.EnsureLoaded();
+        GuestRunner.LoadEngine();
         var (source, run) = await traces.GetAsync(GlobalsTraces.ManySegments);
         var trace = Path.Combine(traces.Folder, "misleading.rwd");
         File.Copy(source, trace, overwrite: true);

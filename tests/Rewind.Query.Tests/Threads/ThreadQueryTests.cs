@@ -66,7 +66,7 @@ public sealed class ThreadQueryTests(CounterTrace counter) : IClassFixture<Count
     [Fact]
     public async Task EveryWriteToTheCounterComesInOrderFromTheWorkerThatMadeIt()
     {
-        Memory.Engine.EnsureLoaded();
+        GuestRunner.LoadEngine();
         var run = await counter.GetAsync();
         using var session = TraceSession.Open(run.Trace);
         var writes = session.Memory(run.Counter, run.Counter + 8, "w").ToArray();
@@ -89,7 +89,7 @@ public sealed class ThreadQueryTests(CounterTrace counter) : IClassFixture<Count
     [Fact]
     public async Task ThreadsAreListedInCreationOrderWithTheirLifetimes()
     {
-        Memory.Engine.EnsureLoaded();
+        GuestRunner.LoadEngine();
         var run = await counter.GetAsync();
         using var session = TraceSession.Open(run.Trace);
         var model = session.Model;
@@ -115,7 +115,7 @@ public sealed class ThreadQueryTests(CounterTrace counter) : IClassFixture<Count
     [Fact]
     public async Task MemoryMapShowsTheTidOfTheRunningThread()
     {
-        Memory.Engine.EnsureLoaded();
+        GuestRunner.LoadEngine();
         var run = await counter.GetAsync();
         Dictionary<long, int> writers;
         ulong pc;
