@@ -203,25 +203,13 @@ internal static class MemoryCommand
     /// Opens a trace with its index (building it with a progress bar on stderr when needed) and
     /// runs <paramref name="work"/>; trace, engine, replay and query errors become one-line messages.
     /// </summary>
-    internal static int WithSession(string path, Func<TraceSession, int> work, bool rebuildIndex = false)
+    internal static int WithSession(string path, Func<TraceSession, int> work, bool rebuildIndex = false) => TraceCommandLine.Replaying(() =>
     {
         try
         {
             using var session = Open(path, rebuildIndex);
             TraceCommandLine.WarnIfIncomplete(session.Trace);
             return work(session);
-        }
-        catch (TraceFormatException e)
-        {
-            return Diagnostics.Fail(e.Message);
-        }
-        catch (EngineException e)
-        {
-            return Diagnostics.Fail(e.Message);
-        }
-        catch (DivergenceException e)
-        {
-            return Diagnostics.Fail(e.Message, 3);
         }
         catch (Exception e) when (e is ArgumentException or FormatException)
         {
@@ -231,7 +219,7 @@ internal static class MemoryCommand
         {
             return Diagnostics.Fail(e.Message);
         }
-    }
+    });
 
     static TraceSession Open(string path, bool rebuildIndex)
     {

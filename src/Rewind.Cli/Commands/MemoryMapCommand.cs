@@ -47,7 +47,7 @@ internal static class MemoryMapCommand
             if (!TraceCommandLine.LoadEngine())
                 return 1;
             var file = parse.GetValue(output);
-            try
+            return TraceCommandLine.Replaying(() =>
             {
                 using var session = Open(parse.GetValue(trace)!, out var model);
                 if (arguments.ReportsEverything)
@@ -78,19 +78,7 @@ internal static class MemoryMapCommand
                         Diagnostics.Warn($"replay stopped early: {end}");
                 }
                 return 0;
-            }
-            catch (TraceFormatException e)
-            {
-                return Diagnostics.Fail(e.Message);
-            }
-            catch (DivergenceException e)
-            {
-                return Diagnostics.Fail(e.Message, 3);
-            }
-            catch (EngineException e)
-            {
-                return Diagnostics.Fail(e.Message);
-            }
+            });
         });
         return command;
     }

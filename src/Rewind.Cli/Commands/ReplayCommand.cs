@@ -46,7 +46,7 @@ internal static class ReplayCommand
                 stream.Write(bytes.Span);
                 stream.Flush();
             };
-            try
+            return TraceCommandLine.Replaying(() =>
             {
                 var clock = Stopwatch.StartNew();
                 using var session = ReplaySession.Open(path, parse.GetValue(verify), output);
@@ -86,19 +86,7 @@ internal static class ReplayCommand
                     Diagnostics.Warn($"{reads:N0} reads and {writes:N0} writes");
                 Diagnostics.Warn($"replayed {exit.Instructions:N0} instructions in {clock.Elapsed.TotalSeconds:F2} s{checkedKeyframes}, final state {session.Kernel.FinalStateHash:x32}");
                 return GuestCommandLine.Report(exit);
-            }
-            catch (TraceFormatException e)
-            {
-                return Diagnostics.Fail(e.Message);
-            }
-            catch (DivergenceException e)
-            {
-                return Diagnostics.Fail(e.Message, 3);
-            }
-            catch (EngineException e)
-            {
-                return Diagnostics.Fail(e.Message);
-            }
+            });
         });
         return command;
     }

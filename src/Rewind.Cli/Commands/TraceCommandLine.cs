@@ -1,4 +1,5 @@
 using Rewind.Engine;
+using Rewind.Replay;
 using Rewind.Trace;
 
 namespace Rewind.Cli.Commands;
@@ -27,5 +28,29 @@ internal static class TraceCommandLine
     {
         if (trace.Truncation is { } reason)
             Diagnostics.Warn($"the trace is incomplete ({reason}): answers cover the run up to where it ends");
+    }
+
+    /// <summary>
+    /// Runs a verb's work on a trace: a trace that cannot be read, an engine that cannot run and a
+    /// replay that diverges each become a one-line error (exit status 1, or 3 for a divergence).
+    /// </summary>
+    public static int Replaying(Func<int> work)
+    {
+        try
+        {
+            return work();
+        }
+        catch (TraceFormatException e)
+        {
+            return Diagnostics.Fail(e.Message);
+        }
+        catch (DivergenceException e)
+        {
+            return Diagnostics.Fail(e.Message, 3);
+        }
+        catch (EngineException e)
+        {
+            return Diagnostics.Fail(e.Message);
+        }
     }
 }
