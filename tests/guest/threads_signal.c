@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t received;
+static volatile int ready_for_second; /* the main thread has taken the first signal and waits for the second */
 
 static void on_usr1(int signal) { (void)signal; received++; }
 
@@ -22,7 +23,7 @@ static void *send_twice(void *unused)
     for (unsigned long i = 0; i < 2000000; i++)
         spin += i;
     kill(getpid(), SIGUSR1);
-    while (received < 1)
+    while (!ready_for_second)
         sched_yield();
     for (unsigned long i = 0; i < 2000000; i++)
         spin += i;
@@ -45,6 +46,7 @@ int main(void)
     printf("pause ended by the worker's signal: %d\n", (int)received);
 
     sigprocmask(SIG_BLOCK, &blocked, &old);
+    ready_for_second = 1;
     while (received < 2)
         sigsuspend(&old);
     sigprocmask(SIG_SETMASK, &old, NULL);
