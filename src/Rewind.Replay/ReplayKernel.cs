@@ -88,27 +88,37 @@ public sealed class ReplayKernel : Kernel
         ScheduleNextStop(process);
     }
 
-    /// <summary>Sets up the whole state recorded at keyframe <see cref="_keyframe"/>: mappings, memory, threads and their registers.</summary>
+    /// <summary>
+    /// Sets up the whole state recorded at keyframe <see cref="_keyframe"/>: every process with its mappings,
+    /// memory, threads and their registers, the running one in the engine.
+    /// </summary>
     public void Restore(GuestProcess process)
     {
         var keyframe = _trace.ReadKeyframe(_keyframe);
-        var memory = process.Memory;
-        foreach (var m in keyframe.Mappings)
+        foreach (var recorded in keyframe.AllProcesses)
         {
-            var mapped = memory.Map(m.Start, m.End - m.Start, (Protection)m.Protection, fixedAddress: true, m.Shared, fileOffset: m.FileOffset, path: m.Path, label: m.Label);
-            if (mapped < 0)
-                throw new TraceFormatException($"keyframe {_keyframe} has a mapping at 0x{m.Start:x} that cannot be restored");
+            var identity = recorded.Process;
+            var state = process.RestoreProcess(identity.Pid, identity.ParentPid, identity.ProcessGroup, identity.Session);
+            var memory = state.Memory;
+            foreach (var m in recorded.Mappings)
+            {
+                var mapped = memory.Map(m.Start, m.End - m.Start, (Protection)m.Protection, fixedAddress: true, m.Shared, fileOffset: m.FileOffset, path: m.Path, label: m.Label);
+                if (mapped < 0)
+                    throw new TraceFormatException($"keyframe {_keyframe} has a mapping at 0x{m.Start:x} of process {identity.Pid} that cannot be restored");
+            }
+            foreach (var (address, blob) in _trace.PagesAt(_keyframe, identity.Pid))
+            {
+                if (memory.Find(address) is not null)
+                    memory.Poke(address, _trace.ReadBlob(blob).Span);
+            }
+            memory.RestoreBrk(recorded.BrkStart, recorded.Brk);
+            state.Name = recorded.Name;
+            state.ExecutablePath = identity.ExecutablePath;
+            SignalSnapshot.Restore(state, recorded.Signals);
+            process.RestoreThreads(state, recorded.Threads.Select(t => (t.Tid, t.UniqueId, t.Registers, t.SignalMask)), recorded.CurrentThread);
+            state.CurrentThread.Context = recorded.Registers;
         }
-        foreach (var (address, blob) in _trace.PagesAt(_keyframe))
-        {
-            if (memory.Find(address) is not null)
-                memory.Poke(address, _trace.ReadBlob(blob).Span);
-        }
-        RegisterFile.Restore(process.Cpu, keyframe.Registers);
-        process.RestoreThreads(keyframe.Threads.Select(t => (t.Tid, t.UniqueId, t.Registers, t.SignalMask)), keyframe.CurrentThread);
-        memory.RestoreBrk(keyframe.BrkStart, keyframe.Brk);
-        process.Name = keyframe.Name;
-        SignalSnapshot.Restore(process, keyframe.Signals);
+        process.AttachProcess(process.FindProcess(keyframe.Process.Pid)!);
         process.Counter.Instructions = keyframe.Instruction;
         ScheduleNextStop(process);
     }
@@ -129,7 +139,7 @@ public sealed class ReplayKernel : Kernel
 
     // ---- signals: arrivals come from the trace, deliveries are recomputed and checked ----
 
-    public override void SignalArrived(GuestProcess process, in SignalInfo info)
+    public override void SignalArrived(GuestProcess process, int targetPid, in SignalInfo info)
     {
         // The recording logged it; it becomes pending when replay reaches that arrival event.
     }
@@ -141,7 +151,9 @@ public sealed class ReplayKernel : Kernel
             if (arrival.Instruction < process.Instructions)
                 throw Diverged(process, $"{SignalText.Name(arrival.Signal)} arrived at instruction {arrival.Instruction:N0}, which replay passed without a block starting there");
             Advance();
-            process.Raise(new SignalInfo(arrival.Signal, arrival.Code, SenderPid: arrival.SenderPid, SenderUid: arrival.SenderUid));
+            if (process.FindProcess(arrival.TargetPid) is not { } target)
+                throw Diverged(process, $"{SignalText.Name(arrival.Signal)} arrived for process {arrival.TargetPid}, which does not exist here");
+            process.Raise(target, new SignalInfo(arrival.Signal, arrival.Code, SenderPid: arrival.SenderPid, SenderUid: arrival.SenderUid));
         }
         ScheduleNextStop(process);
     }
@@ -176,7 +188,7 @@ public sealed class ReplayKernel : Kernel
         if (again is { } result && result != recorded.Result)
             throw Diverged(process, $"syscall {SyscallNames.Name(number)} at instruction {instruction:N0} returned {result} again, but {recorded.Result} in the recording");
         Apply(process, recorded.Effects);
-        Echo(process, number, args, recorded.Result);
+        Echo(process, number, args, recorded);
         SyscallReplayed?.Invoke(recorded);
         ScheduleNextStop(process);
 
@@ -198,6 +210,11 @@ public sealed class ReplayKernel : Kernel
         var value = Take<TimeStampEvent>(process, "a time stamp read", instruction)?.Value ?? 0;
         ScheduleNextStop(process);
         return value;
+    }
+
+    /// <summary>The trace says which thread runs after a process ended (the next switch).</summary>
+    public override void ProcessEnded(GuestProcess process, ProcessState ended)
+    {
     }
 
     /// <summary>Makes the switch the trace recorded here, to the thread it names.</summary>
@@ -239,12 +256,24 @@ public sealed class ReplayKernel : Kernel
                 throw Diverged(process, $"keyframe {_keyframe} was recorded at instruction {keyframe.Instruction:N0}, replay is at {process.Instructions:N0}");
             var registers = RegisterFile.Capture(process.Cpu, pc);
             var differences = RegisterFile.Differences(keyframe.Registers, registers).ToList();
-            differences.AddRange(ThreadDifferences(process, keyframe));
-            foreach (var page in keyframe.ChangedPages)
+            if (process.Pid != keyframe.Process.Pid)
+                differences.Add($"process {process.Pid} runs, not {keyframe.Process.Pid}");
+            foreach (var recorded in keyframe.AllProcesses)
             {
-                var bytes = new byte[AddressSpace.PageSize];
-                if (!process.Memory.Peek(page.Address, bytes) || XxHash128.HashToUInt128(bytes) != page.Blob)
-                    differences.Add($"page 0x{page.Address:x} has other contents");
+                if (process.FindProcess(recorded.Process.Pid) is not { HasEnded: false } state)
+                {
+                    differences.Add($"process {recorded.Process.Pid} does not exist");
+                    continue;
+                }
+                if (state != process.CurrentProcess && state.CurrentThread.Context is { } saved)
+                    differences.AddRange(RegisterFile.Differences(recorded.Registers, saved).Select(d => $"process {state.Pid}: {d}"));
+                differences.AddRange(ThreadDifferences(state, recorded));
+                foreach (var page in recorded.ChangedPages)
+                {
+                    var bytes = new byte[AddressSpace.PageSize];
+                    if (!state.Memory.Peek(page.Address, bytes) || XxHash128.HashToUInt128(bytes) != page.Blob)
+                        differences.Add($"page 0x{page.Address:x} of process {state.Pid} has other contents");
+                }
             }
             if (differences.Count > 0)
                 throw Diverged(process, $"keyframe {_keyframe} at instruction {keyframe.Instruction:N0} differs: {string.Join("; ", differences.Take(8))}");
@@ -254,8 +283,8 @@ public sealed class ReplayKernel : Kernel
         ScheduleNextStop(process);
     }
 
-    /// <summary>Which threads exist, which one runs, and the saved registers of the others, against a keyframe.</summary>
-    static IEnumerable<string> ThreadDifferences(GuestProcess process, Keyframe keyframe)
+    /// <summary>Which threads of a process exist, which one runs, and the saved registers of the others, against a keyframe.</summary>
+    static IEnumerable<string> ThreadDifferences(ProcessState process, Keyframe keyframe)
     {
         if (process.CurrentThread.UniqueId != keyframe.CurrentThread)
             yield return $"thread #{process.CurrentThread.UniqueId} runs, not #{keyframe.CurrentThread}";
@@ -263,14 +292,14 @@ public sealed class ReplayKernel : Kernel
             yield return $"{process.Threads.Count} threads exist, not {keyframe.Threads.Count}";
         foreach (var recorded in keyframe.Threads)
         {
-            if (process.FindThread(recorded.UniqueId) is not { } thread)
+            if (process.Threads.Find(t => t.UniqueId == recorded.UniqueId) is not { } thread)
             {
                 yield return $"thread #{recorded.UniqueId} does not exist";
                 continue;
             }
             if (thread.Tid != recorded.Tid)
                 yield return $"thread #{recorded.UniqueId} has tid {thread.Tid}, not {recorded.Tid}";
-            if (thread.Context is { } context)
+            if (thread.Context is { } context && thread != process.CurrentThread)
             {
                 foreach (var difference in RegisterFile.Differences(recorded.Registers, context))
                     yield return $"thread #{recorded.UniqueId}: {difference}";
@@ -361,20 +390,30 @@ public sealed class ReplayKernel : Kernel
                         throw Diverged(process, $"thread #{process.CurrentThread.UniqueId} runs, but the trace ends thread #{exited.UniqueId}");
                     process.EndCurrentThread();
                     break;
+                case ProcessCreatedEffect created:
+                    if (process.Fork(created.Pid, created.UniqueId, created.Registers, created.SetTidAt, created.ClearTidAt) is null)
+                        throw new InsufficientMemoryException($"no host memory to copy process {process.Pid} for its child {created.Pid}");
+                    break;
+                case ProcessExitedEffect exited:
+                    process.EndProcess(exited.WaitStatus);
+                    break;
+                case OutputEffect:
+                    break; // for Echo
             }
         }
     }
 
-    /// <summary>Reproduces the program's terminal output: bytes it wrote to descriptors 1 and 2.</summary>
-    void Echo(GuestProcess process, long number, in SyscallArgs args, long result)
+    /// <summary>Reproduces the program's output: the bytes a write or writev sent to Rewind's own stdout or stderr.</summary>
+    void Echo(GuestProcess process, long number, in SyscallArgs args, SyscallEvent recorded)
     {
-        if (Output is null || result <= 0 || args.Int(0) is not (1 or 2))
+        if (Output is null || recorded.Result <= 0 || recorded.Effects.OfType<OutputEffect>().FirstOrDefault() is not { } output)
             return;
+        var result = recorded.Result;
         if (number == (long)SyscallNumber.write)
         {
             var bytes = new byte[result];
             if (process.Memory.Peek(args.A1, bytes))
-                Output(args.Int(0), bytes);
+                Output(output.Stream, bytes);
         }
         else if (number == (long)SyscallNumber.writev)
         {
@@ -387,7 +426,7 @@ public sealed class ReplayKernel : Kernel
                 process.Memory.Peek(vectorBase, piece);
                 bytes.AddRange(piece);
             }
-            Output(args.Int(0), bytes.ToArray());
+            Output(output.Stream, bytes.ToArray());
         }
     }
 

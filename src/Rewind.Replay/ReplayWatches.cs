@@ -29,7 +29,7 @@ internal sealed unsafe class ReplayWatches : IDisposable
     public ReplayWatches(GuestProcess process)
     {
         _process = process;
-        process.Memory.CodeChanged += (_, _) => _prefixes.Clear();
+        process.CodeChanged += (_, _) => _prefixes.Clear();
     }
 
     public InstructionCallback? AddressCallback { get; private set; }

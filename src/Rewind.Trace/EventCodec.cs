@@ -36,6 +36,7 @@ internal static class EventCodec
                 w.WriteSigned(arrival.Code);
                 w.WriteSigned(arrival.SenderPid);
                 w.Write((ulong)arrival.SenderUid);
+                w.WriteSigned(arrival.TargetPid);
                 break;
             case ThreadSwitchEvent threadSwitch:
                 w.Write((ulong)threadSwitch.Thread);
@@ -59,7 +60,7 @@ internal static class EventCodec
             EventKind.TimeStamp => new TimeStampEvent(instruction, r.ReadUnsigned()),
             EventKind.Exit => new ExitEvent(instruction, (int)r.ReadSigned()),
             EventKind.Signal => new SignalEvent(instruction, r.ReadInt(), r.ReadUnsigned(), r.ReadUnsigned(), (int)r.ReadSigned(), r.ReadUnsigned() != 0),
-            EventKind.SignalArrival => new SignalArrivalEvent(instruction, r.ReadInt(), (int)r.ReadSigned(), (int)r.ReadSigned(), (uint)r.ReadUnsigned()),
+            EventKind.SignalArrival => new SignalArrivalEvent(instruction, r.ReadInt(), (int)r.ReadSigned(), (int)r.ReadSigned(), (uint)r.ReadUnsigned(), (int)r.ReadSigned()),
             EventKind.ThreadSwitch => new ThreadSwitchEvent(instruction, (long)r.ReadUnsigned(), r.ReadUnsigned() != 0 ? r.ReadSigned() : null),
             _ => throw new InvalidDataException($"unknown event kind {(int)kind}"),
         };
@@ -140,6 +141,19 @@ internal static class EventCodec
                 case ThreadExitedEffect exited:
                     w.Write((ulong)exited.UniqueId);
                     break;
+                case ProcessCreatedEffect created:
+                    w.Write((ulong)created.Pid);
+                    w.Write((ulong)created.UniqueId);
+                    w.Write(created.Registers);
+                    w.Write(created.SetTidAt);
+                    w.Write(created.ClearTidAt);
+                    break;
+                case ProcessExitedEffect exited:
+                    w.Write((ulong)exited.WaitStatus);
+                    break;
+                case OutputEffect output:
+                    w.Write((ulong)output.Stream);
+                    break;
                 default:
                     throw new ArgumentException($"unknown effect {effect.GetType().Name}", nameof(effects));
             }
@@ -169,6 +183,9 @@ internal static class EventCodec
                 EffectKind.Exec => ReadExec(ref r),
                 EffectKind.ThreadCreated => new ThreadCreatedEffect(r.ReadInt(), (long)r.ReadUnsigned(), r.ReadBytes()),
                 EffectKind.ThreadExited => new ThreadExitedEffect((long)r.ReadUnsigned()),
+                EffectKind.ProcessCreated => new ProcessCreatedEffect(r.ReadInt(), (long)r.ReadUnsigned(), r.ReadBytes(), r.ReadUnsigned(), r.ReadUnsigned()),
+                EffectKind.ProcessExited => new ProcessExitedEffect(r.ReadInt()),
+                EffectKind.Output => new OutputEffect(r.ReadInt()),
                 _ => throw new InvalidDataException($"unknown effect kind {(int)kind}"),
             };
         }

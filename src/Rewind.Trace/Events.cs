@@ -47,11 +47,11 @@ public sealed record SignalEvent(long Instruction, int Signal, ulong Pc, ulong A
 }
 
 /// <summary>
-/// A signal arrived from outside the program's instructions: a timer expired, at a point the host's
-/// timing chose, or the program sent it to itself (with its pid and uid as the sender). Replay makes
-/// it pending at exactly this instruction count.
+/// A signal arrived from outside the running thread's instructions: a timer expired, at a point the host's
+/// timing chose, or a process of the run sent it (with its pid and uid as the sender) to the process
+/// <paramref name="TargetPid"/>. Replay makes it pending there at exactly this instruction count.
 /// </summary>
-public sealed record SignalArrivalEvent(long Instruction, int Signal, int Code, int SenderPid = 0, uint SenderUid = 0) : TraceEvent(Instruction)
+public sealed record SignalArrivalEvent(long Instruction, int Signal, int Code, int SenderPid, uint SenderUid, int TargetPid) : TraceEvent(Instruction)
 {
     internal override EventKind Kind => EventKind.SignalArrival;
 }
@@ -72,7 +72,11 @@ public abstract record Effect
     internal abstract EffectKind Kind { get; }
 }
 
-internal enum EffectKind : byte { Write = 1, WriteBlob, Map, Unmap, Protect, Remap, Brk, InitBrk, Discard, Register, Name, Exec, ThreadCreated, ThreadExited }
+internal enum EffectKind : byte
+{
+    Write = 1, WriteBlob, Map, Unmap, Protect, Remap, Brk, InitBrk, Discard, Register, Name, Exec, ThreadCreated, ThreadExited,
+    ProcessCreated, ProcessExited, Output,
+}
 
 /// <summary>Bytes the kernel side wrote into guest memory.</summary>
 public sealed record MemoryWrite(ulong Address, byte[] Data) : Effect
@@ -156,4 +160,29 @@ public sealed record ThreadCreatedEffect(int Tid, long UniqueId, byte[] Register
 public sealed record ThreadExitedEffect(long UniqueId) : Effect
 {
     internal override EffectKind Kind => EffectKind.ThreadExited;
+}
+
+/// <summary>
+/// fork made process <paramref name="Pid"/>, a copy of the caller, whose one thread <paramref name="UniqueId"/>
+/// starts with <paramref name="Registers"/>; its tid goes to <paramref name="SetTidAt"/> in its memory and is
+/// cleared at <paramref name="ClearTidAt"/> when it ends (0: neither).
+/// </summary>
+public sealed record ProcessCreatedEffect(int Pid, long UniqueId, byte[] Registers, ulong SetTidAt, ulong ClearTidAt) : Effect
+{
+    internal override EffectKind Kind => EffectKind.ProcessCreated;
+}
+
+/// <summary>The calling process ended (exit_group, or its last thread's exit) with <paramref name="WaitStatus"/> while the run goes on.</summary>
+public sealed record ProcessExitedEffect(int WaitStatus) : Effect
+{
+    internal override EffectKind Kind => EffectKind.ProcessExited;
+}
+
+/// <summary>
+/// The syscall's bytes (a write or writev) went to Rewind's own stdout (1) or stderr (2), whatever the
+/// descriptor's number in the guest: replay shows them there. Writes to pipes, files and other descriptors have none.
+/// </summary>
+public sealed record OutputEffect(int Stream) : Effect
+{
+    internal override EffectKind Kind => EffectKind.Output;
 }

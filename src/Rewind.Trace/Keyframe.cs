@@ -7,6 +7,9 @@ namespace Rewind.Trace;
 /// the signal state (handlers, mask, alternate stack, pending signals, kept as the runtime encodes it).
 /// <paramref name="Registers"/> are the running thread's (<paramref name="CurrentThread"/>, a unique
 /// id); <paramref name="Threads"/> lists every thread, with the saved registers and signal mask of those not running.
+/// The top level is the running process; <paramref name="OtherProcesses"/> are the others that have not ended,
+/// each a keyframe of its own (at the same position, with no further processes), whose registers are those
+/// of the thread that runs when it runs again and whose changed pages count from its own previous keyframe.
 /// </summary>
 public sealed record Keyframe(
     long Instruction,
@@ -19,12 +22,27 @@ public sealed record Keyframe(
     IReadOnlyList<PageRecord> ChangedPages,
     byte[] Signals,
     long CurrentThread,
-    IReadOnlyList<ThreadRecord> Threads)
+    IReadOnlyList<ThreadRecord> Threads,
+    ProcessIdentity Process,
+    IReadOnlyList<Keyframe> OtherProcesses)
 {
     internal void Write(VarintWriter w)
     {
         w.Write((ulong)Instruction);
         w.Write((ulong)EventIndex);
+        WriteProcess(w);
+        w.Write((ulong)OtherProcesses.Count);
+        foreach (var other in OtherProcesses)
+            other.WriteProcess(w);
+    }
+
+    void WriteProcess(VarintWriter w)
+    {
+        w.Write((ulong)Process.Pid);
+        w.Write((ulong)Process.ParentPid);
+        w.Write((ulong)Process.ProcessGroup);
+        w.Write((ulong)Process.Session);
+        w.Write(Process.ExecutablePath);
         w.Write(Registers);
         w.Write(BrkStart);
         w.Write(Brk);
@@ -60,7 +78,18 @@ public sealed record Keyframe(
 
     internal static Keyframe Read(ref VarintReader r)
     {
-        var (instruction, eventIndex, registers) = ((long)r.ReadUnsigned(), (long)r.ReadUnsigned(), r.ReadBytes());
+        var (instruction, eventIndex) = ((long)r.ReadUnsigned(), (long)r.ReadUnsigned());
+        var running = ReadProcess(ref r, instruction, eventIndex);
+        var others = new Keyframe[r.ReadInt()];
+        for (var i = 0; i < others.Length; i++)
+            others[i] = ReadProcess(ref r, instruction, eventIndex);
+        return running with { OtherProcesses = others };
+    }
+
+    static Keyframe ReadProcess(ref VarintReader r, long instruction, long eventIndex)
+    {
+        var identity = new ProcessIdentity(r.ReadInt(), r.ReadInt(), r.ReadInt(), r.ReadInt(), r.ReadString() ?? "");
+        var registers = r.ReadBytes();
         var (brkStart, brk, name) = (r.ReadUnsigned(), r.ReadUnsigned(), r.ReadString() ?? "");
         var mappings = new MappingRecord[r.ReadInt()];
         for (var i = 0; i < mappings.Length; i++)
@@ -73,9 +102,15 @@ public sealed record Keyframe(
         var threads = new ThreadRecord[r.ReadInt()];
         for (var i = 0; i < threads.Length; i++)
             threads[i] = new ThreadRecord(r.ReadInt(), (long)r.ReadUnsigned(), r.ReadBytes(), r.ReadUnsigned());
-        return new Keyframe(instruction, eventIndex, registers, brkStart, brk, name, mappings, pages, signals, current, threads);
+        return new Keyframe(instruction, eventIndex, registers, brkStart, brk, name, mappings, pages, signals, current, threads, identity, []);
     }
+
+    /// <summary>This keyframe's process and the others, the running one first.</summary>
+    public IEnumerable<Keyframe> AllProcesses => OtherProcesses.Prepend(this);
 }
+
+/// <summary>Who a process in a keyframe is: pid, parent, process group, session, and the program it runs.</summary>
+public readonly record struct ProcessIdentity(int Pid, int ParentPid, int ProcessGroup, int Session, string ExecutablePath);
 
 public readonly record struct MappingRecord(ulong Start, ulong End, int Protection, bool Shared, string? Path, ulong FileOffset, string? Label);
 

@@ -233,12 +233,18 @@ public sealed class TraceReader : IDisposable
     /// The full memory contents at keyframe <paramref name="index"/>: for every page mapped then,
     /// the blob of its latest version (keyframes store only the pages that changed).
     /// </summary>
-    public Dictionary<ulong, UInt128> PagesAt(int index)
+    /// <summary>
+    /// The contents of process <paramref name="pid"/>'s pages at keyframe <paramref name="index"/>: the
+    /// changed pages of every keyframe up to it that has the process, the latest for each address.
+    /// </summary>
+    public Dictionary<ulong, UInt128> PagesAt(int index, int pid)
     {
         var pages = new Dictionary<ulong, UInt128>();
         for (var i = 0; i <= index; i++)
         {
-            foreach (var page in ReadKeyframe(i).ChangedPages)
+            if (ReadKeyframe(i).AllProcesses.FirstOrDefault(p => p.Process.Pid == pid) is not { } process)
+                continue;
+            foreach (var page in process.ChangedPages)
                 pages[page.Address] = page.Blob;
         }
         return pages;

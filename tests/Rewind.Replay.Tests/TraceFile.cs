@@ -80,6 +80,11 @@ public sealed class TraceFile
         var position = 0;
         var instruction = (long)ReadVarint(record, ref position);
         var eventIndex = (long)ReadVarint(record, ref position);
+        // The running process: pid, parent, group and session, then the executable's path (length + 1, 0 for none).
+        for (var field = 0; field < 4; field++)
+            ReadVarint(record, ref position);
+        var pathLength = (int)ReadVarint(record, ref position);
+        position += Math.Max(0, pathLength - 1);
         var registersLength = (int)ReadVarint(record, ref position);
         return new KeyframeRecord(record, instruction, eventIndex, position, registersLength);
     }

@@ -16,47 +16,51 @@ namespace Rewind.Linux.Execution;
 /// </summary>
 public sealed unsafe partial class GuestProcess
 {
-    readonly ConcurrentQueue<SignalInfo> _arrivals = new();
+    readonly ConcurrentQueue<(int Pid, SignalInfo Info)> _arrivals = new();
     readonly ManualResetEventSlim _arrived = new();
     SignalFrame.Saved? _signalReturn;
     bool _stoppedForSignals;
-    RealTimer? _realTimer;
 
-    /// <summary>Actions installed with rt_sigaction, shared by all threads.</summary>
-    public SignalHandlers SignalHandlers { get; } = new();
-
-    /// <summary>ITIMER_REAL, made on first use (live runs only: replay takes SIGALRM from the trace).</summary>
-    internal RealTimer RealTimer => _realTimer ??= new RealTimer(this);
+    /// <summary>The running process's ITIMER_REAL, made on first use (live runs only: replay takes SIGALRM from the trace).</summary>
+    internal RealTimer RealTimer => _current.RealTimer ??= new RealTimer(this, Pid);
 
     // ---- raising ----
 
-    /// <summary>Makes <paramref name="info"/> pending, unless the program ignores it and does not block it (then Linux discards it).</summary>
-    public void Raise(in SignalInfo info)
+    /// <summary>Makes <paramref name="info"/> pending in the running process; see <see cref="Raise(ProcessState, in SignalInfo)"/>.</summary>
+    public void Raise(in SignalInfo info) => Raise(_current, info);
+
+    /// <summary>
+    /// Makes <paramref name="info"/> pending in <paramref name="target"/>, unless it ignores the signal and does not
+    /// block it (then Linux discards it). A thread of it that waits for a child or a futex wakes to see it.
+    /// </summary>
+    public void Raise(ProcessState target, in SignalInfo info)
     {
-        if (SignalHandlers.Ignores(info.Signal) && (Signals.BlockedMask & SignalState.Bit(info.Signal)) == 0)
+        if (target.HasEnded || target.SignalHandlers.Ignores(info.Signal) && (target.Signals.BlockedMask & SignalState.Bit(info.Signal)) == 0)
             return;
-        Signals.Raise(info);
+        target.Signals.Raise(info);
+        if (target != _current)
+            Scheduler.Interrupt(target);
     }
 
     /// <summary>
-    /// A signal from outside the program's instructions (kill to itself, a timer): the kernel makes it
-    /// pending, and a recorder logs it, since replay cannot know it otherwise.
+    /// A signal from outside the running thread's instructions (a kill, a timer) for the process
+    /// <paramref name="targetPid"/>: the kernel makes it pending, and a recorder logs it, since replay cannot know it otherwise.
     /// </summary>
-    public void SignalArrived(in SignalInfo info) => _kernel.SignalArrived(this, info);
+    public void SignalArrived(int targetPid, in SignalInfo info) => _kernel.SignalArrived(this, targetPid, info);
 
     /// <summary>Called on any host thread (a timer's): the signal becomes pending at the next block start.</summary>
-    internal void Arrive(in SignalInfo info)
+    internal void Arrive(int targetPid, in SignalInfo info)
     {
-        _arrivals.Enqueue(info);
+        _arrivals.Enqueue((targetPid, info));
         _counter.RequestInterrupt();
         _arrived.Set();
     }
 
-    /// <summary>Signals that arrived on host threads since the last call, oldest first.</summary>
-    public IEnumerable<SignalInfo> TakeArrivals()
+    /// <summary>Signals that arrived on host threads since the last call, oldest first, with the pid each is for.</summary>
+    public IEnumerable<(int Pid, SignalInfo Info)> TakeArrivals()
     {
-        while (_arrivals.TryDequeue(out var info))
-            yield return info;
+        while (_arrivals.TryDequeue(out var arrival))
+            yield return arrival;
     }
 
     /// <summary>
@@ -109,7 +113,7 @@ public sealed unsafe partial class GuestProcess
     void AfterSyscall(long number, in SyscallArgs args, long result)
     {
         if (result == -Errno.EPIPE && RaisesBrokenPipe(number, args))
-            SignalArrived(new SignalInfo((int)Signal.SIGPIPE, SignalCodes.User, SenderPid: Pid, SenderUid: Nondeterminism.User.Uid));
+            SignalArrived(Pid, new SignalInfo((int)Signal.SIGPIPE, SignalCodes.User, SenderPid: Pid, SenderUid: Nondeterminism.User.Uid));
         if (Signals.HasDeliverable || _signalReturn is not null || Signals.MaskToRestore is not null)
             StopForSignals();
     }

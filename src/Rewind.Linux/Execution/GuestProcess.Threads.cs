@@ -3,21 +3,22 @@ using Rewind.Engine;
 namespace Rewind.Linux.Execution;
 
 /// <summary>
-/// The threads of a process: one engine, one address space, one running thread at a time. A
-/// switch saves the running thread's registers and loads the next one's at a block start (the
-/// block is then left before it runs), so that it happens at an exact instruction count. Live
-/// runs decide switches with the <see cref="Execution.Scheduler"/>; replay takes them from the trace.
+/// The threads of the run's processes: one engine, one running thread at a time. A switch saves
+/// the running thread's registers and loads the next one's at a block start (the block is then
+/// left before it runs), so that it happens at an exact instruction count; a switch to a thread
+/// of another process also swaps the address space (GuestProcess.Processes.cs). Live runs decide
+/// switches with the <see cref="Execution.Scheduler"/>; replay takes them from the trace.
 /// </summary>
 public sealed partial class GuestProcess
 {
-    readonly List<GuestThread> _threads = [];
-    int _lastTid;
-
-    /// <summary>Threads that have not ended, in creation order.</summary>
-    public IReadOnlyList<GuestThread> Threads => _threads;
+    /// <summary>Threads of the running process that have not ended, in creation order.</summary>
+    public IReadOnlyList<GuestThread> Threads => _current.Threads;
 
     /// <summary>The thread whose registers are in the engine.</summary>
-    public GuestThread CurrentThread { get; private set; } = null!;
+    public GuestThread CurrentThread => _current.CurrentThread;
+
+    /// <summary>Every thread of every live process, in creation order.</summary>
+    public IEnumerable<GuestThread> AllThreads => _processes.Where(p => !p.HasEnded).SelectMany(p => p.Threads).OrderBy(t => t.UniqueId);
 
     /// <summary>The running thread's id (gettid).</summary>
     public int Tid => CurrentThread.Tid;
@@ -28,35 +29,38 @@ public sealed partial class GuestProcess
     /// <summary>The unique id the next new thread gets.</summary>
     public long NextUniqueThreadId { get; private set; } = 1;
 
-    public GuestThread? FindThread(int tid) => _threads.Find(t => t.Tid == tid);
+    /// <summary>A thread of the running process.</summary>
+    public GuestThread? FindThread(int tid) => _current.Threads.Find(t => t.Tid == tid);
 
-    public GuestThread? FindThread(long uniqueId) => _threads.Find(t => t.UniqueId == uniqueId);
+    /// <summary>A thread of any live process.</summary>
+    public GuestThread? FindThread(long uniqueId) => AllThreads.FirstOrDefault(t => t.UniqueId == uniqueId);
 
     /// <summary>
-    /// A tid for a new thread: the next one after the last given, skipping those in use, as Linux
-    /// hands out pids (the sequence starts at the pid, so it is the same in every run of a trace).
+    /// A tid (or pid: they share one space) for a new thread or process: the next one after the last
+    /// given, skipping those in use, as Linux hands out pids (the sequence starts at the first pid, so
+    /// it is the same in every run of a trace).
     /// </summary>
     public int AllocateTid()
     {
         do
-            _lastTid++;
-        while (FindThread(_lastTid) is not null);
-        return _lastTid;
+            _lastPid++;
+        while (_processes.Any(p => p.Pid == _lastPid || p.Threads.Any(t => t.Tid == _lastPid)));
+        return _lastPid;
     }
 
-    /// <summary>Adds a thread whose registers are <paramref name="context"/>; it runs once switched to.</summary>
+    /// <summary>Adds a thread to the running process whose registers are <paramref name="context"/>; it runs once switched to.</summary>
     public GuestThread AddThread(int tid, long uniqueId, byte[] context, ulong signalMask)
     {
-        var thread = new GuestThread(tid, uniqueId) { Context = context, SignalMask = signalMask };
-        _threads.Add(thread);
+        var thread = new GuestThread(tid, uniqueId, _current) { Context = context, SignalMask = signalMask };
+        _current.Threads.Add(thread);
         NextUniqueThreadId = Math.Max(NextUniqueThreadId, uniqueId + 1);
-        _lastTid = Math.Max(_lastTid, tid);
+        _lastPid = Math.Max(_lastPid, tid);
         _kernel.ThreadCreated(this, thread);
         return thread;
     }
 
     /// <summary>execve: every other thread ends at once, and the caller goes on as the only one.</summary>
-    void EndOtherThreads() => _threads.RemoveAll(thread => thread != CurrentThread);
+    void EndOtherThreads() => _current.Threads.RemoveAll(thread => thread != CurrentThread);
 
     /// <summary>The running thread has ended (exit): it leaves the thread list at the next switch.</summary>
     public void EndCurrentThread()
@@ -75,7 +79,7 @@ public sealed partial class GuestProcess
     {
         var previous = CurrentThread;
         if (previous.Exited)
-            _threads.Remove(previous);
+            _current.Threads.Remove(previous);
         else
             previous.Context = RegisterFile.Capture(Cpu, pc);
         // A syscall to run again: the thread resumes at the syscall instruction (the block at pc follows it).
@@ -83,30 +87,44 @@ public sealed partial class GuestProcess
             RegisterFile.Set(context, X86Register.Rip, syscall);
         previous.RestartAt = null;
         previous.SignalMask = Signals.BlockedMask;
+        if (next.Process != _current)
+        {
+            // The other address space goes into the engine between two runs of it (see SwitchProcess).
+            _pendingSwitch = (next, result);
+            Cpu.Write(X86Register.Rip, pc);
+            Cpu.Stop();
+            return;
+        }
+        Resume(next, result);
+    }
+
+    /// <summary>Loads <paramref name="next"/>'s registers into the engine and makes it the running thread of its process.</summary>
+    void Resume(GuestThread next, long? result)
+    {
         RegisterFile.Restore(Cpu, next.Context ?? throw new InvalidOperationException($"{next} has no saved registers"));
         next.Context = null;
         next.ResumeResult = null;
         if (result is { } value)
             Cpu.Write(X86Register.Rax, (ulong)value);
         Signals.BlockedMask = next.SignalMask;
-        CurrentThread = next;
+        _current.CurrentThread = next;
     }
 
     /// <summary>
-    /// Sets the threads a keyframe recorded: <paramref name="threads"/> with their saved registers
-    /// (the current one's are in the engine already).
+    /// Sets the threads of <paramref name="process"/> that a keyframe recorded: <paramref name="threads"/> with their saved
+    /// registers, but for the one that runs when the process runs (<paramref name="current"/>), whose registers the caller sets.
     /// </summary>
-    public void RestoreThreads(IEnumerable<(int Tid, long UniqueId, byte[] Context, ulong SignalMask)> threads, long current)
+    public void RestoreThreads(ProcessState process, IEnumerable<(int Tid, long UniqueId, byte[] Context, ulong SignalMask)> threads, long current)
     {
-        _threads.Clear();
+        process.Threads.Clear();
         foreach (var (tid, uniqueId, context, signalMask) in threads)
         {
-            var thread = new GuestThread(tid, uniqueId) { Context = uniqueId == current ? null : context, SignalMask = signalMask };
-            _threads.Add(thread);
+            process.Threads.Add(new GuestThread(tid, uniqueId, process) { Context = uniqueId == current ? null : context, SignalMask = signalMask });
             NextUniqueThreadId = Math.Max(NextUniqueThreadId, uniqueId + 1);
-            _lastTid = Math.Max(_lastTid, tid);
+            _lastPid = Math.Max(_lastPid, tid);
         }
-        CurrentThread = FindThread(current) ?? throw new InvalidDataException($"the current thread #{current} is not among the threads");
+        process.CurrentThread = process.Threads.Find(t => t.UniqueId == current)
+            ?? throw new InvalidDataException($"the current thread #{current} is not among the threads of {process}");
     }
 
     bool OnSwitchDue(ulong pc)

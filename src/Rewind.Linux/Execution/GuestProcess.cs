@@ -5,14 +5,17 @@ using Rewind.Linux.Files;
 using Rewind.Linux.Host;
 using Rewind.Linux.Loader;
 using Rewind.Linux.Memory;
+using Rewind.Linux.Signals;
 using Rewind.Linux.Syscalls;
 
 namespace Rewind.Linux.Execution;
 
 /// <summary>
-/// One Linux process running on its own engine: address space, descriptors, identity, threads
-/// (GuestProcess.Threads.cs), and the run loop. Syscalls are handled inside the engine's syscall
-/// hook; signals, faults' included, are delivered between two runs of the engine (GuestProcess.Signals.cs).
+/// The guest: the processes of a run (GuestProcess.Processes.cs) on one engine, their threads
+/// (GuestProcess.Threads.cs), and the run loop. One thread of one process runs at a time; the
+/// process-level properties here (Memory, Files, Pid...) are the running process's. Syscalls are
+/// handled inside the engine's syscall hook; signals, faults' included, are delivered between two
+/// runs of the engine (GuestProcess.Signals.cs).
 /// </summary>
 public sealed unsafe partial class GuestProcess : IDisposable
 {
@@ -41,20 +44,17 @@ public sealed unsafe partial class GuestProcess : IDisposable
         Cpu.Write(X86Register.Fpcw, 0x37f);
         Cpu.Write(X86Register.Mxcsr, 0x1f80);
         _initialRegisters = RegisterFile.Capture(Cpu);
-        Memory = new AddressSpace(Cpu);
-        _counter = new InstructionCounter(Memory);
-        Memory.CodeChanged += (start, end) => Cpu.DropTranslations(start, end);
+        _counter = new InstructionCounter((address, code) => Memory.Peek(address, code));
         FileSystem = options.FileSystem;
-        Pid = pid;
-        _lastTid = pid;
+        _lastPid = pid;
+        _current = new ProcessState(pid, Environment.ProcessId, NewAddressSpace(), new FileTable(), options.WorkingDirectory);
+        _current.Memory.Attach();
+        _processes.Add(_current);
         // The main thread's tid is the pid; its registers are the engine's from the start.
-        CurrentThread = new GuestThread(pid, uniqueId: 1);
-        _threads.Add(CurrentThread);
+        _current.CurrentThread = new GuestThread(pid, uniqueId: 1, _current);
+        _current.Threads.Add(_current.CurrentThread);
         NextUniqueThreadId = 2;
         Scheduler = new Scheduler(this, options.PreemptAfter);
-        ParentPid = Environment.ProcessId;
-        Cwd = options.WorkingDirectory;
-        CwdFd = -1;
     }
 
     /// <summary>Connects the host side of a live process: working directory, umask, stdin, stdout, stderr.</summary>
@@ -76,29 +76,22 @@ public sealed unsafe partial class GuestProcess : IDisposable
     }
 
     public Cpu Cpu { get; }
-    public AddressSpace Memory { get; }
-    public FileTable Files { get; } = new();
     public FileSystemView FileSystem { get; }
     public Nondeterminism Nondeterminism { get; }
 
-    public int Pid { get; }
-    public int ParentPid { get; }
-
-    /// <summary>Task name (comm): executable base name, at most 15 bytes; prctl(PR_SET_NAME) changes it.</summary>
-    public string Name { get; set; } = "";
-
-    /// <summary>Absolute guest path of the running executable (/proc/self/exe).</summary>
-    public string ExecutablePath { get; private set; } = "";
-
-    /// <summary>argv as the program received it (after any #! interpreter was inserted).</summary>
-    public IReadOnlyList<string> Arguments { get; private set; } = [];
-
-    public string Cwd { get; set; }
-
-    /// <summary>Host O_PATH descriptor of <see cref="Cwd"/>, for *at syscalls relative to AT_FDCWD.</summary>
-    public int CwdFd { get; set; }
-
-    public uint Umask { get; set; }
+    // The running process's state (see ProcessState for what each is).
+    public AddressSpace Memory => _current.Memory;
+    public FileTable Files => _current.Files;
+    public int Pid => _current.Pid;
+    public int ParentPid => _current.ParentPid;
+    public string Name { get => _current.Name; set => _current.Name = value; }
+    public string ExecutablePath => _current.ExecutablePath;
+    public IReadOnlyList<string> Arguments => _current.Arguments;
+    public string Cwd { get => _current.Cwd; set => _current.Cwd = value; }
+    public int CwdFd { get => _current.CwdFd; set => _current.CwdFd = value; }
+    public uint Umask { get => _current.Umask; set => _current.Umask = value; }
+    public SignalState Signals => _current.Signals;
+    public SignalHandlers SignalHandlers => _current.SignalHandlers;
 
     /// <summary>Instructions executed so far (exact at syscall boundaries).</summary>
     public long Instructions => _counter.Instructions;
@@ -108,8 +101,6 @@ public sealed unsafe partial class GuestProcess : IDisposable
 
     /// <summary>How the program ended, once it has.</summary>
     public ExitStatus? Exited => _exit;
-
-    public SignalState Signals { get; } = new();
 
     /// <summary>
     /// Loads the program, ready to run, with its syscalls answered by <paramref name="kernel"/>
@@ -151,8 +142,8 @@ public sealed unsafe partial class GuestProcess : IDisposable
     public void SetIdentity(string name, string executablePath, IReadOnlyList<string> arguments)
     {
         Name = name;
-        ExecutablePath = executablePath;
-        Arguments = arguments;
+        _current.ExecutablePath = executablePath;
+        _current.Arguments = arguments;
     }
 
     void Load()
@@ -175,9 +166,9 @@ public sealed unsafe partial class GuestProcess : IDisposable
     /// <summary>Maps <paramref name="program"/> and its ELF interpreter, and builds the initial stack, as execve does.</summary>
     void LoadImage(string path, ExecutableFile program, IReadOnlyList<string> environment)
     {
-        ExecutablePath = program.HostPath;
+        _current.ExecutablePath = program.HostPath;
         Name = TaskName(FileSystemView.Absolute(Cwd, path));
-        Arguments = program.Arguments;
+        _current.Arguments = program.Arguments;
 
         var image = ElfLoader.Map(Memory, ExecutablePath, ExecutablePath, program.Elf, program.Elf.IsDynamic ? ElfLoader.PieBase : 0);
         ulong interpreterBase = 0, entry = image.Entry;
@@ -233,12 +224,11 @@ public sealed unsafe partial class GuestProcess : IDisposable
         // The mask and pending signals stay; the alternate stack was in the old image.
         SignalHandlers.ResetForExec();
         Signals.AlternateStack = (0, SignalState.AlternateStackDisabled, 0);
-        foreach (var hook in _timeStampHooks.Values)
-            Cpu.RemoveHook(hook);
-        _timeStampHooks.Clear();
+        RemoveTimeStampHooks();
+        _current.TimeStampReads.Clear();
         CurrentThread.ClearChildTid = 0;
-        ExecutablePath = executablePath;
-        Arguments = arguments;
+        _current.ExecutablePath = executablePath;
+        _current.Arguments = arguments;
         _imageReplaced = true;
     }
 
@@ -259,14 +249,31 @@ public sealed unsafe partial class GuestProcess : IDisposable
         _pauseRequested = false;
         while (_exit is null)
         {
+            if (!SwitchAwayFromEnded() || _exit is not null)
+                break;
+            if (_pendingSwitch is { } pending)
+            {
+                _pendingSwitch = null;
+                SwitchProcess(pending.Thread, pending.Result);
+                if (_pauseRequested)
+                    return null;
+            }
             DeliverPendingSignals();
             if (_exit is not null)
                 break;
+            if (_current.HasEnded)
+                continue; // a signal's default action ended it
             var error = Cpu.Run(Cpu.Read(X86Register.Rip));
             if (_hookFailure is { } failure)
                 ExceptionDispatchInfoThrow(failure);
             if (_exit is not null)
                 break;
+            if (_pendingSwitch is not null || _current.HasEnded)
+            {
+                // Stopped on purpose: another process runs next.
+                _stoppedForSignals = false;
+                continue;
+            }
             if (_pauseRequested)
                 return null;
             if (_terminationRequest != 0)
@@ -311,16 +318,29 @@ public sealed unsafe partial class GuestProcess : IDisposable
         Cpu.Stop();
     }
 
-    /// <summary>Ends the whole program with an exit status (exit_group).</summary>
+    /// <summary>Ends the running process with an exit status (exit_group); the first process's end ends the run.</summary>
     public void Exit(int status)
     {
+        if (_current != Root)
+        {
+            EndProcess(WaitStatuses.Exited(status));
+            return;
+        }
         _exit = new ExitStatus { ExitCode = status & 0xff, Instructions = Instructions };
         Cpu.Stop();
     }
 
-    /// <summary>Ends the program by a signal's default action; <paramref name="code"/> is its si_code.</summary>
+    /// <summary>
+    /// Ends the running process by a signal's default action; <paramref name="code"/> is its si_code.
+    /// The first process's end ends the run (a termination asked for from outside ends the run whichever process runs).
+    /// </summary>
     public void Terminate(Signal signal, ulong faultAddress, int code = 0)
     {
+        if (_current != Root && _terminationRequest == 0)
+        {
+            EndProcess(WaitStatuses.Signaled(signal, SignalText.DefaultActionOf((int)signal) == DefaultAction.Core));
+            return;
+        }
         _exit = new ExitStatus
         {
             Signal = signal,
@@ -429,15 +449,7 @@ public sealed unsafe partial class GuestProcess : IDisposable
     {
         var added = false;
         foreach (var (address, _, withProcessorId) in reads)
-        {
-            if (_timeStampHooks.ContainsKey(address))
-                continue;
-            var callback = withProcessorId
-                ? (delegate* unmanaged[Cdecl]<nint, ulong, uint, void*, void>)&OnTimeStampWithProcessorId
-                : (delegate* unmanaged[Cdecl]<nint, ulong, uint, void*, void>)&OnTimeStamp;
-            _timeStampHooks[address] = Cpu.AddHook(HookType.Code, callback, (void*)GCHandle.ToIntPtr(_self), address, address);
-            added = true;
-        }
+            added |= _current.TimeStampReads.TryAdd(address, withProcessorId) && AddTimeStampHook(address, withProcessorId);
         if (!added)
             return false;
         Cpu.DropTranslations(blockStart, _counter.BlockEnd);
@@ -446,7 +458,24 @@ public sealed unsafe partial class GuestProcess : IDisposable
         return true;
     }
 
-    readonly Dictionary<ulong, nuint> _timeStampHooks = [];
+    bool AddTimeStampHook(ulong address, bool withProcessorId)
+    {
+        var callback = withProcessorId
+            ? (delegate* unmanaged[Cdecl]<nint, ulong, uint, void*, void>)&OnTimeStampWithProcessorId
+            : (delegate* unmanaged[Cdecl]<nint, ulong, uint, void*, void>)&OnTimeStamp;
+        _timeStampHooks.Add(Cpu.AddHook(HookType.Code, callback, (void*)GCHandle.ToIntPtr(_self), address, address));
+        return true;
+    }
+
+    /// <summary>The hooks are on addresses of the running process's code: another process or image has other code there.</summary>
+    void RemoveTimeStampHooks()
+    {
+        foreach (var hook in _timeStampHooks)
+            Cpu.RemoveHook(hook);
+        _timeStampHooks.Clear();
+    }
+
+    readonly List<nuint> _timeStampHooks = [];
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     static void OnTimeStamp(nint engine, ulong address, uint size, void* user) => From(user).ReadTimeStamp(address, size, withProcessorId: false);
@@ -483,11 +512,8 @@ public sealed unsafe partial class GuestProcess : IDisposable
 
     public void Dispose()
     {
-        _realTimer?.Dispose();
-        Files.Dispose();
-        if (CwdFd >= 0)
-            HostSyscall.Invoke(SyscallNumber.close, CwdFd);
-        Memory.Dispose();
+        foreach (var process in _processes)
+            process.Release();
         Cpu.Dispose();
         _counter.Dispose();
         if (_self.IsAllocated)

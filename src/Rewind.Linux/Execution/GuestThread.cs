@@ -1,12 +1,15 @@
 namespace Rewind.Linux.Execution;
 
 /// <summary>
-/// One thread of a guest process. All threads share the process's engine and address space and
-/// run one at a time: the running thread's registers live in the engine, every other thread's in
-/// <see cref="Context"/> (a <see cref="Engine.RegisterFile"/> image) until it is switched in again.
+/// One thread of a guest process. All threads of the run share one engine and run one at a time:
+/// the running thread's registers live in the engine, every other thread's in <see cref="Context"/>
+/// (a <see cref="Engine.RegisterFile"/> image) until it is switched in again.
 /// </summary>
-public sealed class GuestThread(int tid, long uniqueId)
+public sealed class GuestThread(int tid, long uniqueId, ProcessState process)
 {
+    /// <summary>The process the thread belongs to.</summary>
+    public ProcessState Process { get; } = process;
+
     /// <summary>The guest's thread id; the main thread's is the pid. Reused after a thread ends, as Linux does.</summary>
     public int Tid { get; } = tid;
 
@@ -48,7 +51,8 @@ public sealed class GuestThread(int tid, long uniqueId)
 }
 
 /// <summary>
-/// A thread blocked in FUTEX_WAIT: the word's address, the bitset it waits for, and the instruction
-/// count after which it times out (long.MaxValue: never).
+/// A thread blocked in FUTEX_WAIT: the word's key (see <see cref="GuestProcess.FutexKey"/>), the bitset it
+/// waits for, and the instruction count after which it times out (long.MaxValue: never). A thread that
+/// <paramref name="Retries"/> its syscall when woken (wait4 for a child) runs it again rather than return a result.
 /// </summary>
-public sealed record FutexWait(ulong Address, uint Bitset, long Deadline);
+public sealed record FutexWait(ulong Address, uint Bitset, long Deadline, bool Retries = false);

@@ -34,15 +34,19 @@ public sealed unsafe class InstructionCounter : IDisposable
         public fixed ushort Counts[1 << CacheBits];
     }
 
-    readonly AddressSpace _memory;
+    readonly CodeReader _readCode;
     readonly State* _state;
     readonly List<(ulong Address, int Length, bool WithProcessorId)> _timeStampReads = [];
     GCHandle _self;
     byte[] _code = new byte[256];
 
-    public InstructionCounter(AddressSpace memory)
+    /// <summary>Reads guest code bytes (of whichever process runs); false where nothing is mapped.</summary>
+    public delegate bool CodeReader(ulong address, Span<byte> destination);
+
+    /// <summary>Counts blocks whose code <paramref name="readCode"/> reads; <see cref="Clear"/> must be called when code changes.</summary>
+    public InstructionCounter(CodeReader readCode)
     {
-        _memory = memory;
+        _readCode = readCode;
         _state = (State*)NativeMemory.AllocZeroed((nuint)sizeof(State));
         _state->NextKeyframe = long.MaxValue;
         _state->NextWatch = long.MaxValue;
@@ -50,7 +54,6 @@ public sealed unsafe class InstructionCounter : IDisposable
         _state->NextSwitch = long.MaxValue;
         _self = GCHandle.Alloc(this);
         _state->Owner = GCHandle.ToIntPtr(_self);
-        memory.CodeChanged += (_, _) => Clear();
     }
 
     /// <summary>Instructions executed so far, counting the current block whole.</summary>
@@ -182,7 +185,7 @@ public sealed unsafe class InstructionCounter : IDisposable
             return 1; // the engine reports 0 bytes for a block that faults on its first fetch
         if (_code.Length < size)
             _code = new byte[Math.Max(size, (uint)_code.Length * 2)];
-        if (!_memory.Peek(address, _code.AsSpan(0, (int)size)))
+        if (!_readCode(address, _code.AsSpan(0, (int)size)))
             return 1;
         var decoder = Decoder.Create(64, new ByteArrayCodeReader(_code, 0, (int)size), address);
         var end = address + size;
@@ -197,6 +200,7 @@ public sealed unsafe class InstructionCounter : IDisposable
         return count;
     }
 
+    /// <summary>Forgets every block's count: the code they were counted from changed.</summary>
     public void Clear() => new Span<ushort>(_state->Counts, 1 << CacheBits).Clear();
 
     public void Dispose()

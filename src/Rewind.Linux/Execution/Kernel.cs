@@ -31,14 +31,18 @@ public abstract class Kernel
 
     // ---- signals ----
 
-    /// <summary>A signal came from outside the program's instructions (a timer, its own kill): it becomes pending.</summary>
-    public virtual void SignalArrived(GuestProcess process, in SignalInfo info) => process.Raise(info);
+    /// <summary>A signal came from outside the running thread's instructions (a timer, a kill) for process <paramref name="targetPid"/>: it becomes pending there.</summary>
+    public virtual void SignalArrived(GuestProcess process, int targetPid, in SignalInfo info)
+    {
+        if (process.FindProcess(targetPid) is { } target)
+            process.Raise(target, info);
+    }
 
     /// <summary>Signals that arrived on host threads (timers) since the last call become pending.</summary>
     public virtual void CollectSignals(GuestProcess process)
     {
-        foreach (var info in process.TakeArrivals())
-            SignalArrived(process, info);
+        foreach (var (pid, info) in process.TakeArrivals())
+            SignalArrived(process, pid, info);
     }
 
     /// <summary>
@@ -71,6 +75,21 @@ public abstract class Kernel
     /// <summary>Called when a thread has been created (clone), before it first runs.</summary>
     public virtual void ThreadCreated(GuestProcess process, GuestThread thread)
     {
+    }
+
+    /// <summary>Called when fork made <paramref name="child"/> (with the tid words of <see cref="GuestProcess.Fork"/>), before it first runs.</summary>
+    public virtual void ProcessCreated(GuestProcess process, ProcessState child, ulong setTidAt, ulong clearTidAt)
+    {
+    }
+
+    /// <summary>
+    /// Called when the running process has ended while the run goes on: a live run picks the next
+    /// thread to run (replay takes it from the trace).
+    /// </summary>
+    public virtual void ProcessEnded(GuestProcess process, ProcessState ended)
+    {
+        if (!process.Scheduler.Exited())
+            process.Scheduler.Deadlocked();
     }
 
     /// <summary>Called when the running thread has ended (exit) while others go on.</summary>

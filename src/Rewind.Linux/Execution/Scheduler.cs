@@ -4,7 +4,7 @@ using Rewind.Linux.Syscalls;
 namespace Rewind.Linux.Execution;
 
 /// <summary>
-/// Decides which thread of a live process runs, deterministically: threads take turns in creation
+/// Decides which thread of a live run runs, deterministically: threads of every process take turns in creation
 /// order; the running one keeps the CPU until it blocks (futex wait), yields, exits, or has run
 /// <see cref="PreemptAfter"/> instructions while another thread could run. Switches happen at block
 /// starts, at exact instruction counts, through the block counter's <see cref="InstructionCounter.NextSwitch"/>,
@@ -34,10 +34,38 @@ public sealed class Scheduler(GuestProcess process, long preemptAfter)
     /// result when it does not block after all (no other thread can run and its own timeout is the
     /// earliest, or no thread can ever run again), null when another thread runs next.
     /// </summary>
-    public long? Wait(ulong address, uint bitset, long deadline)
+    public long? Wait(ulong address, uint bitset, long deadline) => WaitOn(new FutexWait(process.FutexKey(address), bitset, deadline));
+
+    /// <summary>
+    /// wait4 found no child to report: the running thread waits until a child of its process ends (or a
+    /// signal comes), then runs the syscall again. False when no other thread can run (it would wait forever).
+    /// </summary>
+    public bool WaitForChild()
+    {
+        if (!AnotherCanRun)
+            return false;
+        WaitOn(new FutexWait(ChildKey(process.Pid), uint.MaxValue, long.MaxValue, Retries: true));
+        return true;
+    }
+
+    /// <summary>A child of <paramref name="parent"/> ended: its threads waiting in wait4 look again.</summary>
+    public void ChildEnded(ProcessState parent) => WakeKey(ChildKey(parent.Pid), int.MaxValue, uint.MaxValue);
+
+    /// <summary>A signal came for <paramref name="target"/>, which does not run: its waiting threads wake to take it (EINTR).</summary>
+    public void Interrupt(ProcessState target)
+    {
+        foreach (var waiter in _waiters.Where(w => w.Process == target).ToList())
+            Resume(waiter, -Errno.EINTR);
+        Rearm();
+    }
+
+    /// <summary>Keys of child waits: outside any address a futex word can have.</summary>
+    static ulong ChildKey(int pid) => 1UL << 63 | (uint)pid;
+
+    long? WaitOn(FutexWait wait)
     {
         var current = process.CurrentThread;
-        current.Waiting = new FutexWait(address, bitset, deadline);
+        current.Waiting = wait;
         _waiters.Add(current);
         switch (PickNext())
         {
@@ -57,19 +85,21 @@ public sealed class Scheduler(GuestProcess process, long preemptAfter)
     /// <summary>Ends a program whose threads all wait for something only another of them could do.</summary>
     public void Deadlocked()
     {
-        process.Warn("every thread waits on a futex that no thread can wake: the program is deadlocked");
+        process.Warn("every thread waits for something that only another of them could do (a futex, a child): the program is deadlocked");
         // Ended after the syscall that found it, as a signal arriving then would end it: replay ends there too.
         process.RequestTermination(Signal.SIGKILL);
     }
 
     /// <summary>Wakes up to <paramref name="count"/> threads waiting on <paramref name="address"/> for a bit of <paramref name="bitset"/>.</summary>
-    public int Wake(ulong address, int count, uint bitset = uint.MaxValue)
+    public int Wake(ulong address, int count, uint bitset = uint.MaxValue) => WakeKey(process.FutexKey(address), count, bitset);
+
+    int WakeKey(ulong key, int count, uint bitset)
     {
         var woken = 0;
         for (var i = 0; i < _waiters.Count && woken < count;)
         {
             var wait = _waiters[i].Waiting!;
-            if (wait.Address == address && (wait.Bitset & bitset) != 0)
+            if (wait.Address == key && (wait.Bitset & bitset) != 0)
             {
                 Resume(_waiters[i], 0);
                 woken++;
@@ -84,7 +114,8 @@ public sealed class Scheduler(GuestProcess process, long preemptAfter)
     /// <summary>Wakes up to <paramref name="wake"/> waiters of <paramref name="from"/> and moves up to <paramref name="move"/> more to <paramref name="to"/>.</summary>
     public (int Woken, int Moved) Requeue(ulong from, int wake, ulong to, int move)
     {
-        var woken = Wake(from, wake);
+        (from, to) = (process.FutexKey(from), process.FutexKey(to));
+        var woken = WakeKey(from, wake, uint.MaxValue);
         var moved = 0;
         foreach (var waiter in _waiters)
         {
@@ -99,8 +130,8 @@ public sealed class Scheduler(GuestProcess process, long preemptAfter)
         return (woken, moved);
     }
 
-    /// <summary>Whether a thread other than the running one could run now.</summary>
-    public bool AnotherCanRun => process.Threads.Any(t => t != process.CurrentThread && t.IsRunnable);
+    /// <summary>Whether a thread other than the running one, of any process, could run now.</summary>
+    public bool AnotherCanRun => process.AllThreads.Any(t => t != process.CurrentThread && t.IsRunnable);
 
     /// <summary>
     /// Whether a syscall about to wait for the host descriptor <paramref name="hostFd"/> to become
@@ -174,8 +205,9 @@ public sealed class Scheduler(GuestProcess process, long preemptAfter)
 
     void Resume(GuestThread thread, long result)
     {
+        // A retried syscall keeps its number in RAX: it runs again rather than return.
+        thread.ResumeResult = thread.Waiting!.Retries ? null : result;
         thread.Waiting = null;
-        thread.ResumeResult = result;
         _waiters.Remove(thread);
     }
 
@@ -189,7 +221,7 @@ public sealed class Scheduler(GuestProcess process, long preemptAfter)
         var now = process.Instructions;
         foreach (var waiter in _waiters.Where(w => w.Waiting!.Deadline <= now).ToList())
             Resume(waiter, -Errno.ETIMEDOUT);
-        var threads = process.Threads.ToList();
+        var threads = process.AllThreads.ToList();
         var start = threads.IndexOf(process.CurrentThread);
         for (var i = 1; i <= threads.Count; i++)
         {
@@ -209,7 +241,7 @@ public sealed class Scheduler(GuestProcess process, long preemptAfter)
     {
         if (_next is not null)
             return;
-        var others = process.Threads.Count(t => !t.Exited) > 1;
+        var others = process.AllThreads.Count(t => !t.Exited) > 1;
         var deadline = _waiters.Count == 0 ? long.MaxValue : _waiters.Min(w => w.Waiting!.Deadline);
         process.Counter.NextSwitch = others ? Math.Min(_sliceEnd, deadline) : long.MaxValue;
     }

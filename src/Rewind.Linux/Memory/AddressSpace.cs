@@ -26,7 +26,58 @@ public sealed unsafe class AddressSpace : IDisposable
 
     int _depth;
 
+    /// <summary>A new, empty address space, not in the engine until <see cref="Attach"/>.</summary>
     public AddressSpace(Cpu cpu) => _cpu = cpu;
+
+    /// <summary>
+    /// Whether the mappings are in the engine. Every process has an address space, and the engine
+    /// holds only the running one's; the others keep their memory in host memory.
+    /// </summary>
+    public bool Attached { get; private set; }
+
+    /// <summary>Puts every mapping into the engine: this process runs next.</summary>
+    public void Attach()
+    {
+        Attached = true;
+        foreach (var mapping in _mappings)
+            _cpu.Map(mapping.Start, mapping.Length, mapping.Protection, mapping.Host);
+    }
+
+    /// <summary>Takes every mapping out of the engine, keeping the memory: another process runs next.</summary>
+    public void Detach()
+    {
+        foreach (var mapping in _mappings)
+            _cpu.Unmap(mapping.Start, mapping.Length);
+        Attached = false;
+    }
+
+    /// <summary>
+    /// The copy fork makes, detached and without an observer: private memory copied, shared memory shared
+    /// (a second host view of the same pages), the same program break. Null when the host is out of memory.
+    /// </summary>
+    public AddressSpace? CopyForFork()
+    {
+        var copy = new AddressSpace(_cpu) { BrkStart = BrkStart, Brk = Brk };
+        foreach (var mapping in _mappings)
+        {
+            var host = mapping.Shared
+                ? HostSyscall.Invoke(Syscalls.SyscallNumber.mremap, (long)mapping.Host, 0, (long)mapping.Length, 1 /* MREMAP_MAYMOVE */)
+                : HostSyscall.MapMemory(mapping.Length, HostSyscall.ProtRead | HostSyscall.ProtWrite,
+                    HostSyscall.MapPrivate | HostSyscall.MapAnonymous | HostSyscall.MapNoReserve);
+            if (host < 0)
+            {
+                copy.Dispose();
+                return null;
+            }
+            if (!mapping.Shared)
+                Buffer.MemoryCopy(mapping.Host, (byte*)host, mapping.Length, mapping.Length);
+            var piece = mapping.Slice(mapping.Start, mapping.End);
+            piece.Host = (byte*)host;
+            piece.MayHaveChanged = true;
+            copy._mappings.Add(piece);
+        }
+        return copy;
+    }
 
     /// <summary>
     /// Told of every change the kernel side makes (outermost operations only: a remap is one
@@ -154,7 +205,8 @@ public sealed unsafe class AddressSpace : IDisposable
             FileOffset = path is null ? 0 : fileOffset,
             Label = label,
         });
-        _cpu.Map(address, length, protection, host);
+        if (Attached)
+            _cpu.Map(address, length, protection, host);
         if (protection.HasFlag(Protection.Execute))
             CodeChanged?.Invoke(address, address + length);
         return (long)address;
@@ -210,7 +262,8 @@ public sealed unsafe class AddressSpace : IDisposable
         var codeChanged = false;
         ForEachOverlap(address, end, (mapping, from, to) =>
         {
-            _cpu.Unmap(from, to - from);
+            if (Attached)
+                _cpu.Unmap(from, to - from);
             HostSyscall.UnmapMemory(mapping.Host + (from - mapping.Start), to - from);
             codeChanged |= mapping.Protection.HasFlag(Protection.Execute);
             return null;
@@ -239,7 +292,8 @@ public sealed unsafe class AddressSpace : IDisposable
         ForEachOverlap(address, end, (mapping, from, to) =>
         {
             codeChanged |= mapping.Protection.HasFlag(Protection.Execute) || protection.HasFlag(Protection.Execute);
-            _cpu.Protect(from, to - from, protection);
+            if (Attached)
+                _cpu.Protect(from, to - from, protection);
             var piece = mapping.Slice(from, to);
             piece.Protection = protection;
             piece.MayHaveChanged |= protection.HasFlag(Protection.Write);
@@ -601,6 +655,8 @@ public sealed unsafe class AddressSpace : IDisposable
 
     public void Dispose()
     {
+        if (Attached)
+            Detach();
         foreach (var mapping in _mappings)
             HostSyscall.UnmapMemory(mapping.Host, mapping.Length);
         _mappings.Clear();

@@ -22,8 +22,9 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
     readonly TraceWriter _writer;
     readonly long _keyframeInterval;
     readonly LiveKernel _live = new();
+    readonly OwnOutput _output = new();
     readonly List<Effect> _effects = [];
-    readonly Dictionary<ulong, UInt128> _pageHashes = [];
+    readonly Dictionary<int, Dictionary<ulong, UInt128>> _pageHashes = []; // per pid: each page's hash at the last keyframe
     readonly Dictionary<string, long> _filesRead = new(StringComparer.Ordinal);
     GuestProcess? _process;
 
@@ -76,6 +77,8 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
         }
         if (_live.LastWasUnsupported)
             UnsupportedSyscalls.Add($"{SyscallNames.Name(number)} ({number})");
+        if (result > 0 && number is (long)SyscallNumber.write or (long)SyscallNumber.writev && _output.StreamOf(args.Int(0), process.Files.HostFd(args.Int(0))) is { } stream)
+            _effects.Add(new OutputEffect(stream));
         if (result > 0 && number is (long)SyscallNumber.read or (long)SyscallNumber.pread64 or (long)SyscallNumber.readv or (long)SyscallNumber.preadv
             && process.Files.Get(args.Int(0))?.Path is { } path)
             _filesRead[path] = _filesRead.GetValueOrDefault(path) + result;
@@ -93,10 +96,10 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
     }
 
     // Arrivals are inputs that replay cannot recompute; deliveries are recomputed and only checked.
-    public override void SignalArrived(GuestProcess process, in SignalInfo info)
+    public override void SignalArrived(GuestProcess process, int targetPid, in SignalInfo info)
     {
-        _writer.Append(new SignalArrivalEvent(process.Instructions, info.Signal, info.Code, info.SenderPid, info.SenderUid));
-        base.SignalArrived(process, info);
+        _writer.Append(new SignalArrivalEvent(process.Instructions, info.Signal, info.Code, info.SenderPid, info.SenderUid, targetPid));
+        base.SignalArrived(process, targetPid, info);
     }
 
     public override void SignalHandled(GuestProcess process, in SignalInfo info, ulong pc) =>
@@ -118,6 +121,20 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
 
     public override void ThreadExited(GuestProcess process, GuestThread thread) => _effects.Add(new ThreadExitedEffect(thread.UniqueId));
 
+    public override void ProcessCreated(GuestProcess process, ProcessState child, ulong setTidAt, ulong clearTidAt)
+    {
+        _effects.Add(new ProcessCreatedEffect(child.Pid, child.CurrentThread.UniqueId, child.CurrentThread.Context!, setTidAt, clearTidAt));
+        _pageHashes.Remove(child.Pid); // a pid used before: its pages are all new
+    }
+
+    public override void ProcessEnded(GuestProcess process, ProcessState ended)
+    {
+        // An exit is a syscall's doing, which replay does not run; a signal's default action replay computes again.
+        if ((ended.WaitStatus!.Value & 0x7f) == 0)
+            _effects.Add(new ProcessExitedEffect(ended.WaitStatus.Value));
+        base.ProcessEnded(process, ended);
+    }
+
     public override void KeyframeDue(GuestProcess process, ulong pc)
     {
         _writer.WriteKeyframe(TakeKeyframe(process, pc));
@@ -135,38 +152,50 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
         _writer.Complete(new TraceEnd(status.Instructions, _writer.EventCount, DateTimeOffset.UtcNow, StateHash.Of(process), files));
     }
 
-    /// <summary>Registers of every thread, the mapping list and every page whose contents changed since the last keyframe.</summary>
+    /// <summary>
+    /// Registers of every thread, the mapping list and every page whose contents changed since the last keyframe,
+    /// of the running process and of every other one that has not ended.
+    /// </summary>
     Keyframe TakeKeyframe(GuestProcess process, ulong pc)
     {
-        var registers = RegisterFile.Capture(process.Cpu, pc);
+        var running = Snapshot(process, process.CurrentProcess, RegisterFile.Capture(process.Cpu, pc));
+        var others = process.Processes.Where(p => p != process.CurrentProcess && !p.HasEnded)
+            .Select(p => Snapshot(process, p, p.CurrentThread.Context!)).ToArray();
+        foreach (var pid in _pageHashes.Keys.Where(pid => process.FindProcess(pid) is not { HasEnded: false }).ToList())
+            _pageHashes.Remove(pid);
+        return running with { OtherProcesses = others };
+    }
+
+    Keyframe Snapshot(GuestProcess machine, ProcessState process, byte[] registers)
+    {
+        var known = _pageHashes.GetValueOrDefault(process.Pid) ?? [];
         var changed = new List<PageRecord>();
-        var current = new Dictionary<ulong, UInt128>(_pageHashes.Count);
+        var current = new Dictionary<ulong, UInt128>(known.Count);
         foreach (var mapping in process.Memory.Mappings)
         {
             for (var page = mapping.Start; page < mapping.End; page += AddressSpace.PageSize)
             {
-                if (!mapping.MayHaveChanged && _pageHashes.TryGetValue(page, out var known))
+                if (!mapping.MayHaveChanged && known.TryGetValue(page, out var hash))
                 {
-                    current[page] = known;
+                    current[page] = hash;
                     continue;
                 }
-                var hash = PageHash(mapping, page);
+                hash = PageHash(mapping, page);
                 current[page] = hash;
-                if (!_pageHashes.TryGetValue(page, out var previous) || previous != hash)
+                if (!known.TryGetValue(page, out var previous) || previous != hash)
                     changed.Add(new PageRecord(page, StorePage(mapping, page)));
             }
             mapping.MayHaveChanged = mapping.Protection.HasFlag(Protection.Write);
         }
-        _pageHashes.Clear();
-        foreach (var (page, hash) in current)
-            _pageHashes[page] = hash;
+        _pageHashes[process.Pid] = current;
 
         return new Keyframe(
-            process.Instructions, _writer.EventCount, registers, process.Memory.BrkStart, process.Memory.Brk, process.Name,
+            machine.Instructions, _writer.EventCount, registers, process.Memory.BrkStart, process.Memory.Brk, process.Name,
             process.Memory.Areas.Select(m => new MappingRecord(m.Start, m.End, (int)m.Protection, m.Shared, m.Path, m.FileOffset, m.Label)).ToArray(),
             changed, SignalSnapshot.Capture(process),
             process.CurrentThread.UniqueId,
-            process.Threads.Select(t => new ThreadRecord(t.Tid, t.UniqueId, t.Context ?? [], t.SignalMask)).ToArray());
+            process.Threads.Select(t => new ThreadRecord(t.Tid, t.UniqueId, t == process.CurrentThread ? [] : t.Context!, t.SignalMask)).ToArray(),
+            new ProcessIdentity(process.Pid, process.ParentPid, process.ProcessGroup, process.Session, process.ExecutablePath), []);
     }
 
     static unsafe ReadOnlySpan<byte> PageBytes(Mapping mapping, ulong page) =>

@@ -11,14 +11,16 @@ namespace Rewind.Linux.Signals;
 internal sealed class RealTimer : IDisposable
 {
     readonly GuestProcess _process;
+    readonly int _pid;
     readonly Timer _timer;
     readonly Lock _lock = new();
     long _deadline; // Stopwatch timestamp of the next expiry; 0 when disarmed
     TimeSpan _interval;
 
-    public RealTimer(GuestProcess process)
+    public RealTimer(GuestProcess process, int pid)
     {
         _process = process;
+        _pid = pid;
         _timer = new Timer(_ => Expired());
     }
 
@@ -55,7 +57,7 @@ internal sealed class RealTimer : IDisposable
             if (_deadline == 0)
                 return; // disarmed (or disposed) after this expiry was already on its way
             Arm(_interval);
-            _process.Arrive(new SignalInfo((int)Signal.SIGALRM, SignalCodes.Kernel));
+            _process.Arrive(_pid, new SignalInfo((int)Signal.SIGALRM, SignalCodes.Kernel));
         }
     }
 

@@ -20,14 +20,16 @@ public static class SignalCodes
 /// <summary>
 /// A pending signal and what its handler is told in siginfo_t. For faults also the trap number
 /// and error code that Linux puts in the signal frame's mcontext.
+/// For SIGCHLD, <paramref name="SenderPid"/> is the child and <paramref name="Status"/> its exit code or signal.
 /// </summary>
-public readonly record struct SignalInfo(int Signal, int Code, ulong Address = 0, int SenderPid = 0, uint SenderUid = 0, int Trap = 0, ulong ErrorCode = 0)
+public readonly record struct SignalInfo(int Signal, int Code, ulong Address = 0, int SenderPid = 0, uint SenderUid = 0, int Trap = 0, ulong ErrorCode = 0,
+    int Status = 0)
 {
     /// <summary>Size of siginfo_t.</summary>
     public const int Size = 128;
 
-    /// <summary>Whether the union holds a sender (kill, tkill, sigqueue) rather than a fault address.</summary>
-    public bool FromProcess => Code <= 0;
+    /// <summary>Whether the union holds a sender (kill, tkill, sigqueue, a child's SIGCHLD) rather than a fault address.</summary>
+    public bool FromProcess => Code <= 0 || Signal == (int)Execution.Signal.SIGCHLD;
 
     /// <summary>Fills a siginfo_t: number, errno, code, then the sender's pid and uid or the fault address.</summary>
     public void WriteTo(Span<byte> destination)
@@ -39,6 +41,7 @@ public readonly record struct SignalInfo(int Signal, int Code, ulong Address = 0
         {
             BinaryPrimitives.WriteInt32LittleEndian(destination[16..], SenderPid);
             BinaryPrimitives.WriteUInt32LittleEndian(destination[20..], SenderUid);
+            BinaryPrimitives.WriteInt32LittleEndian(destination[24..], Status);
         }
         else if (Code != SignalCodes.Kernel)
         {

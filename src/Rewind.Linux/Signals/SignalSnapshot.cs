@@ -9,7 +9,7 @@ namespace Rewind.Linux.Signals;
 /// </summary>
 public static class SignalSnapshot
 {
-    public static byte[] Capture(GuestProcess process)
+    public static byte[] Capture(ProcessState process)
     {
         using var stream = new MemoryStream();
         using var w = new BinaryWriter(stream);
@@ -37,13 +37,14 @@ public static class SignalSnapshot
             w.Write(info.SenderUid);
             w.Write(info.Trap);
             w.Write(info.ErrorCode);
+            w.Write(info.Status);
         }
         w.Flush();
         return stream.ToArray();
     }
 
     /// <summary>Sets the process's signal state from <paramref name="bytes"/>; malformed bytes are an <see cref="InvalidDataException"/>.</summary>
-    public static void Restore(GuestProcess process, byte[] bytes)
+    public static void Restore(ProcessState process, byte[] bytes)
     {
         try
         {
@@ -54,7 +55,7 @@ public static class SignalSnapshot
             var stack = (r.ReadUInt64(), r.ReadInt32(), r.ReadUInt64());
             var pending = new SignalInfo[r.ReadInt32()];
             for (var i = 0; i < pending.Length; i++)
-                pending[i] = new SignalInfo(r.ReadInt32(), r.ReadInt32(), r.ReadUInt64(), r.ReadInt32(), r.ReadUInt32(), r.ReadInt32(), r.ReadUInt64());
+                pending[i] = new SignalInfo(r.ReadInt32(), r.ReadInt32(), r.ReadUInt64(), r.ReadInt32(), r.ReadUInt32(), r.ReadInt32(), r.ReadUInt64(), r.ReadInt32());
             process.Signals.Set(blocked, stack, pending);
         }
         catch (Exception e) when (e is EndOfStreamException or ArgumentOutOfRangeException or IndexOutOfRangeException)

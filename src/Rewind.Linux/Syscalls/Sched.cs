@@ -16,15 +16,48 @@ internal static unsafe class Sched
     static long GetParentProcessId(GuestProcess p, in SyscallArgs a) => p.ParentPid;
 
     [Syscall(SyscallNumber.getpgrp)]
+    static long GetOwnProcessGroup(GuestProcess p, in SyscallArgs a) => p.CurrentProcess.ProcessGroup;
+
     [Syscall(SyscallNumber.getpgid)]
+    static long GetProcessGroup(GuestProcess p, in SyscallArgs a) =>
+        Target(p, a.Int(0)) is { } target ? target.ProcessGroup : -Errno.ESRCH;
+
     [Syscall(SyscallNumber.getsid)]
-    static long GetProcessGroup(GuestProcess p, in SyscallArgs a) => p.Pid;
+    static long GetSession(GuestProcess p, in SyscallArgs a) =>
+        Target(p, a.Int(0)) is { } target ? target.Session : -Errno.ESRCH;
 
+    /// <summary>The process <paramref name="pid"/> names (0: the caller's), if it is in the run and has not ended.</summary>
+    static ProcessState? Target(GuestProcess p, int pid) =>
+        pid == 0 ? p.CurrentProcess : p.FindProcess(pid) is { HasEnded: false } process ? process : null;
+
+    /// <summary>setpgid: the caller or one of its children joins (or, with its own pid, founds) a process group of its session.</summary>
     [Syscall(SyscallNumber.setpgid)]
-    static long SetProcessGroup(GuestProcess p, in SyscallArgs a) => 0;
+    static long SetProcessGroup(GuestProcess p, in SyscallArgs a)
+    {
+        var self = p.CurrentProcess;
+        if (a.Int(1) < 0)
+            return -Errno.EINVAL;
+        if (Target(p, a.Int(0)) is not { } target || target != self && target.ParentPid != self.Pid)
+            return -Errno.ESRCH;
+        var group = a.Int(1) == 0 ? target.Pid : a.Int(1);
+        if (target.Session != self.Session || target.Session == target.Pid)
+            return -Errno.EPERM;
+        if (group != target.Pid && !p.Processes.Any(other => other.ProcessGroup == group && other.Session == self.Session))
+            return -Errno.EPERM;
+        target.ProcessGroup = group;
+        return 0;
+    }
 
+    /// <summary>setsid: a process that leads no group starts a session and a group of its own.</summary>
     [Syscall(SyscallNumber.setsid)]
-    static long SetSession(GuestProcess p, in SyscallArgs a) => -Errno.EPERM; // already a group leader
+    static long SetSession(GuestProcess p, in SyscallArgs a)
+    {
+        var self = p.CurrentProcess;
+        if (p.Processes.Any(other => other.ProcessGroup == self.Pid))
+            return -Errno.EPERM;
+        self.Session = self.ProcessGroup = self.Pid;
+        return self.Pid;
+    }
 
     [Syscall(SyscallNumber.getuid)]
     [Syscall(SyscallNumber.geteuid)]
@@ -42,6 +75,42 @@ internal static unsafe class Sched
 
     static long WriteTriple(GuestProcess p, in SyscallArgs a, uint id) =>
         p.Memory.TryWrite(a.A0, id) && p.Memory.TryWrite(a.A1, id) && p.Memory.TryWrite(a.A2, id) ? 0 : -Errno.EFAULT;
+
+    /// <summary>
+    /// setuid, setgid, setresuid, setresgid: the guest runs as the user Rewind runs as, and may "change"
+    /// to that same user (what make and shells do when they drop privileges they never had); any other id is EPERM.
+    /// </summary>
+    [Syscall(SyscallNumber.setuid)]
+    static long SetUserId(GuestProcess p, in SyscallArgs a) => SetIds(p.Nondeterminism.User.Uid, a.A0);
+
+    [Syscall(SyscallNumber.setreuid)]
+    static long SetUserIds(GuestProcess p, in SyscallArgs a) => SetIds(p.Nondeterminism.User.Uid, a.A0, a.A1);
+
+    [Syscall(SyscallNumber.setresuid)]
+    static long SetAllUserIds(GuestProcess p, in SyscallArgs a) => SetIds(p.Nondeterminism.User.Uid, a.A0, a.A1, a.A2);
+
+    [Syscall(SyscallNumber.setgid)]
+    static long SetGroupId(GuestProcess p, in SyscallArgs a) => SetIds(p.Nondeterminism.User.Gid, a.A0);
+
+    [Syscall(SyscallNumber.setregid)]
+    static long SetGroupIds(GuestProcess p, in SyscallArgs a) => SetIds(p.Nondeterminism.User.Gid, a.A0, a.A1);
+
+    [Syscall(SyscallNumber.setresgid)]
+    static long SetAllGroupIds(GuestProcess p, in SyscallArgs a) => SetIds(p.Nondeterminism.User.Gid, a.A0, a.A1, a.A2);
+
+    /// <summary>
+    /// The set*id family: the guest runs as the user Rewind runs as, and may "change" to that same user
+    /// (what make and shells do when they drop privileges they never had); -1 leaves an id as it is; any other id is EPERM.
+    /// </summary>
+    static long SetIds(uint current, params ReadOnlySpan<ulong> ids)
+    {
+        foreach (var id in ids)
+        {
+            if ((uint)id != uint.MaxValue && (uint)id != current)
+                return -Errno.EPERM;
+        }
+        return 0;
+    }
 
     [Syscall(SyscallNumber.getgroups)]
     static long GetGroups(GuestProcess p, in SyscallArgs a) => 0;

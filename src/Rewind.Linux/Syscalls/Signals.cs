@@ -191,27 +191,53 @@ public static class Signals
 
     // ---- sending ----
 
+    /// <summary>kill: to one process, to a process group (0: the caller's), or to every process but the caller (-1).</summary>
     [Syscall(SyscallNumber.kill)]
-    static long Kill(GuestProcess p, in SyscallArgs a) =>
-        a.Int(0) is 0 or -1 || a.Int(0) == p.Pid ? SendToSelf(p, a.Int(1), SignalCodes.User) : -Errno.ESRCH;
+    static long Kill(GuestProcess p, in SyscallArgs a)
+    {
+        var pid = a.Int(0);
+        var self = p.CurrentProcess;
+        var targets = p.Processes.Where(target => !target.HasEnded && pid switch
+        {
+            -1 => target != self,
+            0 => target.ProcessGroup == self.ProcessGroup,
+            < 0 => target.ProcessGroup == -pid,
+            _ => target.Pid == pid,
+        }).ToList();
+        if (pid == -1 && targets.Count == 0)
+            targets.Add(self); // alone in the run: Linux's kill(-1) reaches nothing else, but this is what the program asked
+        return targets.Count == 0 ? -Errno.ESRCH : Send(p, targets, a.Int(1), SignalCodes.User);
+    }
 
-    // A signal sent to one thread of the process joins the process's pending signals (they are not
+    // A signal sent to one thread of a process joins its process's pending signals (they are not
     // kept per thread), so the running thread that does not block it takes it.
     [Syscall(SyscallNumber.tgkill)]
-    static long ThreadGroupKill(GuestProcess p, in SyscallArgs a) =>
-        a.Int(0) == p.Pid && p.FindThread(a.Int(1)) is not null ? SendToSelf(p, a.Int(2), SignalCodes.ThreadKill) : -Errno.ESRCH;
+    static long ThreadGroupKill(GuestProcess p, in SyscallArgs a)
+    {
+        var tid = a.Int(1);
+        return p.FindProcess(a.Int(0)) is { HasEnded: false } target && target.Threads.Any(t => t.Tid == tid)
+            ? Send(p, [target], a.Int(2), SignalCodes.ThreadKill)
+            : -Errno.ESRCH;
+    }
 
     [Syscall(SyscallNumber.tkill)]
-    static long ThreadKill(GuestProcess p, in SyscallArgs a) =>
-        p.FindThread(a.Int(0)) is not null ? SendToSelf(p, a.Int(1), SignalCodes.ThreadKill) : -Errno.ESRCH;
+    static long ThreadKill(GuestProcess p, in SyscallArgs a)
+    {
+        var tid = a.Int(0);
+        return p.Processes.FirstOrDefault(target => !target.HasEnded && target.Threads.Any(t => t.Tid == tid)) is { } target
+            ? Send(p, [target], a.Int(1), SignalCodes.ThreadKill)
+            : -Errno.ESRCH;
+    }
 
-    /// <summary>Signal 0 only checks that the target exists.</summary>
-    static long SendToSelf(GuestProcess p, int signal, int code)
+    /// <summary>Signal 0 only checks that the targets exist.</summary>
+    static long Send(GuestProcess p, IEnumerable<ProcessState> targets, int signal, int code)
     {
         if (signal is < 0 or > 64)
             return -Errno.EINVAL;
-        if (signal != 0)
-            p.SignalArrived(new SignalInfo(signal, code, SenderPid: p.Pid, SenderUid: p.Nondeterminism.User.Uid));
+        if (signal == 0)
+            return 0;
+        foreach (var target in targets)
+            p.SignalArrived(target.Pid, new SignalInfo(signal, code, SenderPid: p.Pid, SenderUid: p.Nondeterminism.User.Uid));
         return 0;
     }
 

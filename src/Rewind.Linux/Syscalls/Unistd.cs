@@ -170,6 +170,24 @@ internal static unsafe class Unistd
     [Syscall(SyscallNumber.close)]
     static long Close(GuestProcess p, in SyscallArgs a) => p.Files.Close(a.Int(0));
 
+    /// <summary>close_range: closes the open descriptors in [first, last], or with CLOSE_RANGE_CLOEXEC marks them close-on-exec.</summary>
+    [Syscall(SyscallNumber.close_range)]
+    static long CloseRange(GuestProcess p, in SyscallArgs a)
+    {
+        const uint Unshare = 2, CloseOnExec = 4;
+        var (first, last, flags) = ((uint)a.A0, (uint)a.A1, (uint)a.A2);
+        if ((flags & ~(Unshare | CloseOnExec)) != 0 || first > last)
+            return -Errno.EINVAL;
+        foreach (var (fd, descriptor) in p.Files.All.Where(f => (uint)f.Key >= first && (uint)f.Key <= last).ToArray())
+        {
+            if ((flags & CloseOnExec) != 0)
+                descriptor.CloseOnExec = true;
+            else
+                p.Files.Close(fd);
+        }
+        return 0;
+    }
+
     [Syscall(SyscallNumber.dup)]
     static long Duplicate(GuestProcess p, in SyscallArgs a)
     {

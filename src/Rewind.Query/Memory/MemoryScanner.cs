@@ -49,7 +49,7 @@ internal sealed unsafe class MemoryScanner : IDisposable
         _counter = replay.Process.Counter;
         _state = (State*)NativeMemory.AllocZeroed((nuint)sizeof(State));
         _self = GCHandle.Alloc(this);
-        replay.Process.Memory.CodeChanged += (_, _) => _prefixes.Clear();
+        replay.Process.CodeChanged += (_, _) => _prefixes.Clear();
     }
 
     /// <summary>Set from another thread to stop: the next hit pauses the replay.</summary>

@@ -6,8 +6,14 @@ using Rewind.Linux.Execution;
 
 namespace Rewind.Query.MemoryMap;
 
-/// <summary>Instructions <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/> - 1 ran, at <paramref name="pcs"/>[0..count).</summary>
-internal delegate void InstructionsRan(long first, ulong[] pcs, int count);
+/// <summary>Who ran a block: the " process=.. pid=.. tid=.. in_kernel=.." and " image_.." parts of its memorymap lines.</summary>
+internal readonly record struct BlockOwner(byte[] Process, byte[] Image);
+
+/// <summary>
+/// Instructions <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/> - 1 ran, at
+/// <paramref name="pcs"/>[0..count), by <paramref name="owner"/> as it was when the block was entered.
+/// </summary>
+internal delegate void InstructionsRan(long first, ulong[] pcs, int count, BlockOwner owner);
 
 /// <summary>
 /// Reports every instruction a replay runs, a block at a time, from a block hook rather than a hook
@@ -15,6 +21,8 @@ internal delegate void InstructionsRan(long first, ulong[] pcs, int count);
 /// block's instructions are decoded once per block. A block is reported when the next one starts,
 /// cut to the instructions before that one's first: a block left early (a fault that a signal
 /// handler takes over) is not reported past where it stopped. <see cref="Flush"/> reports the last.
+/// Who ran a block (thread, process, image) is asked for when the block is entered, since by the time
+/// it is reported another thread or process may run.
 /// </summary>
 internal sealed unsafe class BlockInstructions : IDisposable
 {
@@ -24,6 +32,7 @@ internal sealed unsafe class BlockInstructions : IDisposable
     readonly GuestProcess _process;
     readonly InstructionCounter _counter;
     readonly InstructionsRan _report;
+    readonly Func<ulong, BlockOwner> _describe;
     readonly ulong[] _cachedStart = new ulong[1 << CacheBits];
     readonly uint[] _cachedSize = new uint[1 << CacheBits];
     readonly ulong[]?[] _cachedPcs = new ulong[]?[1 << CacheBits];
@@ -31,14 +40,16 @@ internal sealed unsafe class BlockInstructions : IDisposable
     byte[] _code = new byte[256];
     ulong[]? _pendingPcs;
     long _pendingFirst;
+    BlockOwner _pendingOwner;
     GCHandle _self;
 
-    public BlockInstructions(GuestProcess process, InstructionsRan report)
+    public BlockInstructions(GuestProcess process, Func<ulong, BlockOwner> describe, InstructionsRan report)
     {
         _process = process;
         _counter = process.Counter;
+        _describe = describe;
         _report = report;
-        process.Memory.CodeChanged += (_, _) => Array.Clear(_cachedPcs);
+        process.CodeChanged += (_, _) => Array.Clear(_cachedPcs);
         _self = GCHandle.Alloc(this);
         // After the block counter's hook (hooks run in the order they were added), so its count of this block is known.
         process.Cpu.AddHook(HookType.Block, (delegate* unmanaged[Cdecl]<nint, ulong, uint, void*, void>)&OnBlock, (void*)GCHandle.ToIntPtr(_self));
@@ -69,6 +80,7 @@ internal sealed unsafe class BlockInstructions : IDisposable
         Flush(first);
         _pendingPcs = PcsOf(address, size);
         _pendingFirst = first;
+        _pendingOwner = _describe(address);
     }
 
     /// <summary>Reports the block that is running, up to (not including) instruction <paramref name="next"/>.</summary>
@@ -79,7 +91,7 @@ internal sealed unsafe class BlockInstructions : IDisposable
         _pendingPcs = null;
         var ran = (int)Math.Clamp(next - _pendingFirst, 0, pcs.Length);
         if (ran > 0)
-            _report(_pendingFirst, pcs, ran);
+            _report(_pendingFirst, pcs, ran, _pendingOwner);
     }
 
     ulong[] PcsOf(ulong address, uint size)

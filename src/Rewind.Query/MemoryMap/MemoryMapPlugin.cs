@@ -17,25 +17,19 @@ namespace Rewind.Query.MemoryMap;
 /// reported once), and every instruction when neither is. Lines come in execution order, for the
 /// instructions the trace counts (0 to its instruction count - 1): an instruction that faulted and
 /// ended the program never completed and is not reported (its pc is in the Exception event). The
-/// process name is the task name (comm) at that instruction, the tid the running thread's.
+/// process, pid and tid are those of the thread that ran the instruction (the task name as it was
+/// then), and the image comes from that process's mappings at that moment (see <see cref="ImageLookup"/>).
 /// </summary>
 public sealed class MemoryMapPlugin : IReplayPlugin, IDisposable
 {
     readonly MemoryMapArguments _arguments;
     readonly MemoryMapLineWriter _writer;
-    readonly long[] _nameFrom;
-    readonly string[] _names;
-    readonly int _pid;
     byte[] _processPart = [];
-    int _processPartName = -1;
-    int _processPartTid = -1;
-    readonly byte[][] _imageParts;
-    readonly byte[] _unknownImage = Encoding.UTF8.GetBytes(" image_name=(unknown) image_path=(unknown) image_base=(unknown)\n");
-    ModuleMap.Cursor _modules;
+    GuestThread? _processPartThread;
+    string? _processPartName;
+    ImageLookup? _images;
     ReplaySession? _session;
     BlockInstructions? _everyInstruction;
-    int _name;
-    long _nameUntil;
     long _last = -1;
     readonly long _end;
 
@@ -44,13 +38,6 @@ public sealed class MemoryMapPlugin : IReplayPlugin, IDisposable
         _arguments = arguments;
         _end = model.Timeline.Instructions;
         _writer = new MemoryMapLineWriter(output);
-        _modules = model.ModuleMap.CreateCursor();
-        _pid = model.Process.Id;
-        _nameFrom = model.Process.Names.Select(n => n.FromInstruction).ToArray();
-        _names = model.Process.Names.Select(n => n.Name).ToArray();
-        _imageParts = model.Modules.Select(m => Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
-            $" image_name={m.Name} image_path={m.Path} image_base=0x{m.Address:x}\n"))).ToArray();
-        SeekName(0);
     }
 
     /// <summary>Makes the plugin from PANDA-style arguments (pcs, instr_counts); malformed lists are a <see cref="FormatException"/>.</summary>
@@ -73,9 +60,10 @@ public sealed class MemoryMapPlugin : IReplayPlugin, IDisposable
     public void Attach(ReplaySession session)
     {
         _session = session;
+        _images = new ImageLookup(session.Process);
         if (_arguments.ReportsEverything)
         {
-            _everyInstruction = new BlockInstructions(session.Process, OnInstructions);
+            _everyInstruction = new(session.Process, pc => new BlockOwner(ProcessPart(), _images.PartFor(pc)), OnInstructions);
             return;
         }
         if (_arguments.Pcs.Count > 0)
@@ -90,48 +78,32 @@ public sealed class MemoryMapPlugin : IReplayPlugin, IDisposable
         if (instruction == _last || instruction >= _end)
             return;
         _last = instruction;
-        if (instruction >= _nameUntil || instruction < _nameFrom[_name])
-            SeekName(instruction);
-        var module = _modules.Find(pc, instruction);
-        _writer.Write(pc, instruction, ProcessPart(), module < 0 ? _unknownImage : _imageParts[module]);
+        _writer.Write(pc, instruction, ProcessPart(), _images!.PartFor(pc));
         if (_writer.Failure is not null)
             _session?.Process.Pause(); // nowhere to write: stop the replay
     }
 
     /// <summary>Every instruction, a block at a time: the same lines as <see cref="OnInstruction"/> for each.</summary>
-    void OnInstructions(long first, ulong[] pcs, int count)
+    void OnInstructions(long first, ulong[] pcs, int count, BlockOwner ranBy)
     {
         count = (int)Math.Min(count, _end - first);
         for (var i = 0; i < count; i++)
-        {
-            var instruction = first + i;
-            if (instruction >= _nameUntil || instruction < _nameFrom[_name])
-                SeekName(instruction);
-            var module = _modules.Find(pcs[i], instruction);
-            _writer.Write(pcs[i], instruction, ProcessPart(), module < 0 ? _unknownImage : _imageParts[module]);
-        }
+            _writer.Write(pcs[i], first + i, ranBy.Process, ranBy.Image);
         if (_writer.Failure is not null)
             _session?.Process.Pause(); // nowhere to write: stop the replay
     }
 
-    /// <summary>" process=NAME pid=P tid=T in_kernel=false" for the current name and running thread, made again only when one changes.</summary>
+    /// <summary>" process=NAME pid=P tid=T in_kernel=false" for the running thread and its process's name, made again only when one changes.</summary>
     byte[] ProcessPart()
     {
-        var tid = _session?.Process.Tid ?? _pid;
-        if (tid != _processPartTid || _name != _processPartName)
+        var process = _session!.Process;
+        if (process.CurrentThread != _processPartThread || !ReferenceEquals(process.Name, _processPartName))
         {
             _processPart = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
-                $" process={_names[_name]} pid={_pid} tid={tid} in_kernel=false"));
-            (_processPartTid, _processPartName) = (tid, _name);
+                $" process={process.Name} pid={process.Pid} tid={process.Tid} in_kernel=false"));
+            (_processPartThread, _processPartName) = (process.CurrentThread, process.Name);
         }
         return _processPart;
-    }
-
-    void SeekName(long instruction)
-    {
-        var index = Array.BinarySearch(_nameFrom, instruction);
-        _name = Math.Max(0, index >= 0 ? index : ~index - 1);
-        _nameUntil = _name + 1 < _nameFrom.Length ? _nameFrom[_name + 1] : long.MaxValue;
     }
 
     public void Finish(ExitStatus? ending)

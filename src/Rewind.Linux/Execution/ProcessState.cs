@@ -1,0 +1,115 @@
+using Rewind.Linux.Files;
+using Rewind.Linux.Host;
+using Rewind.Linux.Memory;
+using Rewind.Linux.Signals;
+using Rewind.Linux.Syscalls;
+
+namespace Rewind.Linux.Execution;
+
+/// <summary>
+/// What Linux keeps per process (a thread group): identity, address space, descriptors, signal
+/// actions, threads. All processes of a run share one engine and run one at a time: the running
+/// one's memory is in the engine, the others' stays in host memory until they run again (see
+/// <see cref="GuestProcess"/>, whose process-level properties are the running process's).
+/// </summary>
+public sealed class ProcessState(int pid, int parentPid, AddressSpace memory, FileTable files, string cwd) : IDisposable
+{
+    public int Pid { get; } = pid;
+
+    /// <summary>The parent's pid; the first process's parent is outside the run (Rewind's own pid).</summary>
+    public int ParentPid { get; set; } = parentPid;
+
+    public int ProcessGroup { get; set; } = pid;
+    public int Session { get; set; } = pid;
+
+    /// <summary>Task name (comm): executable base name, at most 15 bytes; prctl(PR_SET_NAME) changes it.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Absolute guest path of the running executable (/proc/self/exe).</summary>
+    public string ExecutablePath { get; set; } = "";
+
+    /// <summary>argv as the program received it (after any #! interpreter was inserted).</summary>
+    public IReadOnlyList<string> Arguments { get; set; } = [];
+
+    public string Cwd { get; set; } = cwd;
+
+    /// <summary>Host O_PATH descriptor of <see cref="Cwd"/>, for *at syscalls relative to AT_FDCWD.</summary>
+    public int CwdFd { get; set; } = -1;
+
+    public uint Umask { get; set; }
+
+    public AddressSpace Memory { get; } = memory;
+    public FileTable Files { get; } = files;
+
+    /// <summary>Pending signals, the alternate stack, and the blocked mask of the thread that runs (or ran last).</summary>
+    public SignalState Signals { get; } = new();
+
+    /// <summary>Actions installed with rt_sigaction, shared by all threads.</summary>
+    public SignalHandlers SignalHandlers { get; } = new();
+
+    /// <summary>Threads that have not ended, in creation order.</summary>
+    public List<GuestThread> Threads { get; } = [];
+
+    /// <summary>The thread that runs when this process runs.</summary>
+    public GuestThread CurrentThread { get; set; } = null!;
+
+    /// <summary>
+    /// The instructions that read the time stamp counter (address, and whether it is RDTSCP), hooked
+    /// while this process runs.
+    /// </summary>
+    public Dictionary<ulong, bool> TimeStampReads { get; } = [];
+
+    /// <summary>ITIMER_REAL, once armed (live runs only).</summary>
+    internal RealTimer? RealTimer { get; set; }
+
+    /// <summary>How the process ended (a wait status, as wait4 reports it), once it has: until its parent waits for it, a zombie.</summary>
+    public int? WaitStatus { get; set; }
+
+    public bool HasEnded => WaitStatus is not null;
+
+    /// <summary>
+    /// The copy fork makes: memory copied (shared mappings stay shared), descriptors duplicated
+    /// (sharing their open files, as fork does), the same signal actions and blocked mask, no pending signals.
+    /// </summary>
+    public ProcessState Fork(int childPid, AddressSpace memory)
+    {
+        var files = new FileTable();
+        foreach (var (fd, descriptor) in Files.All)
+        {
+            var host = HostSyscall.Invoke(SyscallNumber.fcntl, descriptor.HostFd, 1030 /* F_DUPFD_CLOEXEC */, 3);
+            if (host >= 0)
+                files.Set(fd, (int)host, descriptor.Path, descriptor.CloseOnExec);
+        }
+        var child = new ProcessState(childPid, Pid, memory, files, Cwd)
+        {
+            ProcessGroup = ProcessGroup,
+            Session = Session,
+            Name = Name,
+            ExecutablePath = ExecutablePath,
+            Arguments = Arguments,
+            CwdFd = CwdFd < 0 ? -1 : (int)HostSyscall.Invoke(SyscallNumber.fcntl, CwdFd, 1030, 3),
+            Umask = Umask,
+        };
+        child.Signals.BlockedMask = Signals.BlockedMask;
+        child.Signals.AlternateStack = Signals.AlternateStack;
+        for (var signal = 1; signal <= 64; signal++)
+            child.SignalHandlers[signal] = SignalHandlers[signal];
+        return child;
+    }
+
+    /// <summary>Releases what only a running process needs: its memory, descriptors and timer (a zombie keeps its status).</summary>
+    public void Release()
+    {
+        RealTimer?.Dispose();
+        RealTimer = null;
+        Files.Dispose();
+        if (CwdFd >= 0)
+            HostSyscall.Invoke(SyscallNumber.close, CwdFd);
+        CwdFd = -1;
+        Memory.Dispose();
+    }
+
+    public void Dispose() => Release();
+
+    public override string ToString() => $"process {Pid} ({Name})";
+}
