@@ -54,6 +54,7 @@ public static class ModelJson
         json.WriteStartObject();
         json.WriteNumber("UniqueId", thread.UniqueId);
         json.WriteNumber("Id", thread.Id);
+        json.WriteNumber("ProcessId", thread.ProcessId);
         WriteLifetime(json, "Lifetime", thread.Lifetime);
         WriteLifetime(json, "ActiveTime", thread.ActiveTime);
         json.WriteEndObject();

@@ -53,11 +53,11 @@ public sealed record ProcessInfo
 public readonly record struct TaskName(string Name, Position Position, long FromInstruction);
 
 /// <summary>
-/// A thread as TTD shows it: <see cref="UniqueId"/> numbers threads 1, 2, 3... in creation order and
-/// is never reused; <see cref="Id"/> is the guest tid. <see cref="ActiveTime"/> spans the instructions
-/// the thread itself ran.
+/// A thread as TTD shows it: <see cref="UniqueId"/> numbers threads 1, 2, 3... in creation order over
+/// every process of the trace and is never reused; <see cref="Id"/> is the guest tid, <see cref="ProcessId"/>
+/// its process's pid. <see cref="ActiveTime"/> spans the instructions the thread itself ran.
 /// </summary>
-public sealed record ThreadInfo(long UniqueId, int Id, Lifetime Lifetime, Lifetime ActiveTime);
+public sealed record ThreadInfo(long UniqueId, int Id, Lifetime Lifetime, Lifetime ActiveTime, int ProcessId);
 
 /// <summary>
 /// A loaded image (executable, interpreter, shared library): the file-backed mappings of one file

@@ -84,11 +84,15 @@ public sealed class TraceModel
                     break;
                 case SyscallEvent syscall:
                     sequencing.Add(syscall.Instruction);
+                    var inFirstProcess = threads.CurrentPid == trace.Header.ProcessId;
+                    threads.Apply(syscall);
+                    // Names, modules and the parent are the first process's; its children show in memorymap.
+                    if (!inFirstProcess)
+                        continue;
                     effects = syscall.Effects;
                     from = syscall.Instruction + 1;
                     if (syscall.Number == (int)SyscallNumber.getppid && parent is null && syscall.Result > 0)
                         parent = (int)syscall.Result;
-                    threads.Apply(syscall);
                     break;
                 case ThreadSwitchEvent threadSwitch:
                     sequencing.Add(threadSwitch.Instruction);
@@ -213,15 +217,16 @@ public sealed class TraceModel
     }
 
     /// <summary>
-    /// Follows the threads through the events: created by clone (at its syscall), ended by exit,
-    /// and running between the switches; the main thread runs first.
+    /// Follows the threads of every process through the events: created by clone or fork (at its syscall),
+    /// ended by exit or their process's exit, and running between the switches; the main thread runs first.
     /// </summary>
     sealed class ThreadTracker
     {
-        sealed class Draft(long uniqueId, int tid, long created)
+        sealed class Draft(long uniqueId, int tid, int pid, long created)
         {
             public long UniqueId { get; } = uniqueId;
             public int Tid { get; } = tid;
+            public int Pid { get; } = pid;
             public long Created { get; } = created;
             public long? Terminated { get; set; }
             public long? FirstRun { get; set; }
@@ -234,18 +239,33 @@ public sealed class TraceModel
 
         public ThreadTracker(int mainTid)
         {
-            _current = new Draft(1, mainTid, 0) { FirstRun = 0 };
+            _current = new Draft(1, mainTid, mainTid, 0) { FirstRun = 0 };
             _threads.Add(_current);
         }
+
+        /// <summary>The process of the thread that runs.</summary>
+        public int CurrentPid => _current.Pid;
 
         public void Apply(SyscallEvent syscall)
         {
             foreach (var effect in syscall.Effects)
             {
-                if (effect is ThreadCreatedEffect created)
-                    _threads.Add(new Draft(created.UniqueId, created.Tid, syscall.Instruction));
-                else if (effect is ThreadExitedEffect exited && Find(exited.UniqueId) is { } thread)
-                    thread.Terminated = syscall.Instruction;
+                switch (effect)
+                {
+                    case ThreadCreatedEffect created:
+                        _threads.Add(new Draft(created.UniqueId, created.Tid, _current.Pid, syscall.Instruction));
+                        break;
+                    case ProcessCreatedEffect forked:
+                        _threads.Add(new Draft(forked.UniqueId, forked.Pid, forked.Pid, syscall.Instruction));
+                        break;
+                    case ThreadExitedEffect exited when Find(exited.UniqueId) is { } thread:
+                        thread.Terminated = syscall.Instruction;
+                        break;
+                    case ProcessExitedEffect:
+                        foreach (var thread in _threads.Where(t => t.Pid == _current.Pid && t.Terminated is null))
+                            thread.Terminated = syscall.Instruction;
+                        break;
+                }
             }
         }
 
@@ -275,7 +295,7 @@ public sealed class TraceModel
                 var active = t.FirstRun is { } first
                     ? new Lifetime(at(first), at(Math.Max(first, t.LastRun)))
                     : new Lifetime(at(t.Created), at(t.Created));
-                return (new ThreadInfo(t.UniqueId, t.Tid, new Lifetime(at(t.Created), at(end)), active), t.Terminated is not null);
+                return (new ThreadInfo(t.UniqueId, t.Tid, new Lifetime(at(t.Created), at(end)), active, t.Pid), t.Terminated is not null);
             }).ToArray();
         }
     }
