@@ -114,8 +114,8 @@ public sealed class ReplayKernel : Kernel
             memory.RestoreBrk(recorded.BrkStart, recorded.Brk);
             state.Name = recorded.Name;
             state.ExecutablePath = identity.ExecutablePath;
-            SignalSnapshot.Restore(state, recorded.Signals);
             process.RestoreThreads(state, recorded.Threads.Select(t => (t.Tid, t.UniqueId, t.Registers, t.SignalMask)), recorded.CurrentThread);
+            SignalSnapshot.Restore(state, recorded.Signals);
             state.CurrentThread.Context = recorded.Registers;
         }
         process.AttachProcess(process.FindProcess(keyframe.Process.Pid)!);
@@ -139,7 +139,7 @@ public sealed class ReplayKernel : Kernel
 
     // ---- signals: arrivals come from the trace, deliveries are recomputed and checked ----
 
-    public override void SignalArrived(GuestProcess process, int targetPid, in SignalInfo info)
+    public override void SignalArrived(GuestProcess process, int targetPid, in SignalInfo info, long targetThread)
     {
         // The recording logged it; it becomes pending when replay reaches that arrival event.
     }
@@ -153,7 +153,10 @@ public sealed class ReplayKernel : Kernel
             Advance();
             if (process.FindProcess(arrival.TargetPid) is not { } target)
                 throw Diverged(process, $"{SignalText.Name(arrival.Signal)} arrived for process {arrival.TargetPid}, which does not exist here");
-            process.Raise(target, new SignalInfo(arrival.Signal, arrival.Code, SenderPid: arrival.SenderPid, SenderUid: arrival.SenderUid));
+            var thread = arrival.TargetThread == 0 ? null
+                : target.Threads.Find(t => t.UniqueId == arrival.TargetThread)
+                    ?? throw Diverged(process, $"{SignalText.Name(arrival.Signal)} arrived for thread #{arrival.TargetThread}, which does not exist here");
+            process.Raise(target, new SignalInfo(arrival.Signal, arrival.Code, SenderPid: arrival.SenderPid, SenderUid: arrival.SenderUid), thread);
         }
         ScheduleNextStop(process);
     }
@@ -260,7 +263,7 @@ public sealed class ReplayKernel : Kernel
                 differences.Add($"process {process.Pid} runs, not {keyframe.Process.Pid}");
             foreach (var recorded in keyframe.AllProcesses)
             {
-                if (process.FindProcess(recorded.Process.Pid) is not { HasEnded: false } state)
+                if (process.FindProcess(recorded.Process.Pid) is not { IsGone: false } state)
                 {
                     differences.Add($"process {recorded.Process.Pid} does not exist");
                     continue;
@@ -396,6 +399,9 @@ public sealed class ReplayKernel : Kernel
                     break;
                 case ProcessExitedEffect exited:
                     process.EndProcess(exited.WaitStatus);
+                    break;
+                case ProcessLeftEffect:
+                    process.LeaveEngine(hostPid: -1);
                     break;
                 case OutputEffect:
                     break; // for Echo

@@ -37,6 +37,7 @@ internal static class EventCodec
                 w.WriteSigned(arrival.SenderPid);
                 w.Write((ulong)arrival.SenderUid);
                 w.WriteSigned(arrival.TargetPid);
+                w.Write((ulong)arrival.TargetThread);
                 break;
             case ThreadSwitchEvent threadSwitch:
                 w.Write((ulong)threadSwitch.Thread);
@@ -60,7 +61,7 @@ internal static class EventCodec
             EventKind.TimeStamp => new TimeStampEvent(instruction, r.ReadUnsigned()),
             EventKind.Exit => new ExitEvent(instruction, (int)r.ReadSigned()),
             EventKind.Signal => new SignalEvent(instruction, r.ReadInt(), r.ReadUnsigned(), r.ReadUnsigned(), (int)r.ReadSigned(), r.ReadUnsigned() != 0),
-            EventKind.SignalArrival => new SignalArrivalEvent(instruction, r.ReadInt(), (int)r.ReadSigned(), (int)r.ReadSigned(), (uint)r.ReadUnsigned(), (int)r.ReadSigned()),
+            EventKind.SignalArrival => new SignalArrivalEvent(instruction, r.ReadInt(), (int)r.ReadSigned(), (int)r.ReadSigned(), (uint)r.ReadUnsigned(), (int)r.ReadSigned(), (long)r.ReadUnsigned()),
             EventKind.ThreadSwitch => new ThreadSwitchEvent(instruction, (long)r.ReadUnsigned(), r.ReadUnsigned() != 0 ? r.ReadSigned() : null),
             _ => throw new InvalidDataException($"unknown event kind {(int)kind}"),
         };
@@ -154,6 +155,8 @@ internal static class EventCodec
                 case OutputEffect output:
                     w.Write((ulong)output.Stream);
                     break;
+                case ProcessLeftEffect:
+                    break;
                 default:
                     throw new ArgumentException($"unknown effect {effect.GetType().Name}", nameof(effects));
             }
@@ -186,6 +189,7 @@ internal static class EventCodec
                 EffectKind.ProcessCreated => new ProcessCreatedEffect(r.ReadInt(), (long)r.ReadUnsigned(), r.ReadBytes(), r.ReadUnsigned(), r.ReadUnsigned()),
                 EffectKind.ProcessExited => new ProcessExitedEffect(r.ReadInt()),
                 EffectKind.Output => new OutputEffect(r.ReadInt()),
+                EffectKind.ProcessLeft => new ProcessLeftEffect(),
                 _ => throw new InvalidDataException($"unknown effect kind {(int)kind}"),
             };
         }

@@ -49,9 +49,10 @@ public sealed record SignalEvent(long Instruction, int Signal, ulong Pc, ulong A
 /// <summary>
 /// A signal arrived from outside the running thread's instructions: a timer expired, at a point the host's
 /// timing chose, or a process of the run sent it (with its pid and uid as the sender) to the process
-/// <paramref name="TargetPid"/>. Replay makes it pending there at exactly this instruction count.
+/// <paramref name="TargetPid"/>, or to its thread <paramref name="TargetThread"/> alone (a unique id; 0: the
+/// whole process). Replay makes it pending there at exactly this instruction count.
 /// </summary>
-public sealed record SignalArrivalEvent(long Instruction, int Signal, int Code, int SenderPid, uint SenderUid, int TargetPid) : TraceEvent(Instruction)
+public sealed record SignalArrivalEvent(long Instruction, int Signal, int Code, int SenderPid, uint SenderUid, int TargetPid, long TargetThread) : TraceEvent(Instruction)
 {
     internal override EventKind Kind => EventKind.SignalArrival;
 }
@@ -75,7 +76,7 @@ public abstract record Effect
 internal enum EffectKind : byte
 {
     Write = 1, WriteBlob, Map, Unmap, Protect, Remap, Brk, InitBrk, Discard, Register, Name, Exec, ThreadCreated, ThreadExited,
-    ProcessCreated, ProcessExited, Output,
+    ProcessCreated, ProcessExited, Output, ProcessLeft,
 }
 
 /// <summary>Bytes the kernel side wrote into guest memory.</summary>
@@ -185,4 +186,13 @@ public sealed record ProcessExitedEffect(int WaitStatus) : Effect
 public sealed record OutputEffect(int Stream) : Effect
 {
     internal override EffectKind Kind => EffectKind.Output;
+}
+
+/// <summary>
+/// The calling process exec'd a program that runs natively, outside the trace (--no-follow-children): it runs
+/// no more instructions here, and what it does reaches the trace only through the other processes' syscalls.
+/// </summary>
+public sealed record ProcessLeftEffect : Effect
+{
+    internal override EffectKind Kind => EffectKind.ProcessLeft;
 }

@@ -95,4 +95,23 @@ public sealed partial class ProcessesTests
         Assert.Equal(native.Stderr, emulated.Stderr);
         Assert.Equal(native.ExitCode, emulated.ExitCode);
     }
+
+    [Fact]
+    public async Task WithoutFollowingChildrenExecdProgramsRunNatively()
+    {
+        string[] arguments = ["-c", "ls /usr/bin | sort | wc -l; echo $?"];
+        var native = await GuestRunner.NativeAsync(GuestRunner.Tool("bash"), arguments);
+        var emulated = await GuestRunner.RewindAsync(GuestRunner.Tool("bash"), arguments, new RunSettings { RewindOptions = ["--no-follow-children"] });
+        Assert.Equal(native.StdoutText, emulated.StdoutText);
+        Assert.Equal(native.Stderr, emulated.Stderr);
+        Assert.Equal(native.ExitCode, emulated.ExitCode);
+    }
+
+    [Fact]
+    public async Task WithoutFollowingChildrenTheSandboxIsRefused()
+    {
+        var emulated = await GuestRunner.RewindAsync(GuestRunner.Tool("true"), [], new RunSettings { RewindOptions = ["--no-follow-children", "--sandbox"] });
+        Assert.NotEqual(0, emulated.ExitCode);
+        Assert.Matches(@"^rewind: --no-follow-children cannot be used with --sandbox: [^\n]+\n$", emulated.Stderr);
+    }
 }

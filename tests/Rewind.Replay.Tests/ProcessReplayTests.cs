@@ -78,4 +78,44 @@ public sealed partial class ProcessReplayTests
             Assert.Equal(reader.End.StateHash, session.Kernel.FinalStateHash);
         }
     }
+
+    [Fact]
+    public async Task WithoutFollowingChildrenTheTraceHoldsOnlyWhatRanInTheEngine()
+    {
+        using var folder = new TempFolder();
+        var trace = folder["run.rwd"];
+        var hello = GuestRunner.Guest("hello-static");
+        var record = await RewindCli.RecordAsync(trace, GuestRunner.Guest("processes-static"), [hello], options: [.. Options, "--no-follow-children"]);
+        Assert.True(record.ExitCode == 0, $"recording: {record}");
+        // hello-static ran natively: its lines are in the recording's output, through the shared terminal.
+        Assert.Contains("hello, world\nargc=1\nexec child exited with 3\n", record.StdoutText, StringComparison.Ordinal);
+
+        var replay = await RewindCli.ReplayAsync(trace, verify: true);
+        Assert.True(replay.ExitCode == 0, $"replaying: {replay}");
+        // Replay reproduces the processes that ran in the engine, not what hello-static printed outside it.
+        Assert.Equal(record.StdoutText.Replace("hello, world\nargc=1\n", "", StringComparison.Ordinal), replay.StdoutText);
+    }
+
+    [Fact]
+    public async Task MakeAndPythonSubprocessReplayAndVerify()
+    {
+        using var folder = new TempFolder();
+        File.WriteAllText(folder["Makefile"], "all:\n\techo made | tr a-z A-Z\n");
+        var runs = new (string Program, string[] Arguments)[]
+        {
+            (GuestRunner.Tool("make"), ["-s", "-C", folder.Path]),
+            (GuestRunner.Tool("python3"), ["-c", "import subprocess; print(subprocess.run(['echo', 'child'], capture_output=True).stdout)"]),
+        };
+        foreach (var (program, arguments) in runs)
+        {
+            var native = await GuestRunner.NativeAsync(program, arguments);
+            var trace = folder[Path.GetFileName(program) + ".rwd"];
+            var record = await RewindCli.RecordAsync(trace, program, arguments, options: ["--keyframe-every", "1000000"]);
+            Assert.True(record.ExitCode == 0, $"recording {program}: {record}");
+            Assert.Equal(native.StdoutText, record.StdoutText);
+            var replay = await RewindCli.ReplayAsync(trace, verify: true);
+            Assert.True(replay.ExitCode == 0, $"replaying {program}: {replay}");
+            Assert.Equal(native.StdoutText, replay.StdoutText);
+        }
+    }
 }

@@ -18,7 +18,7 @@ public sealed partial class ThreadReplayTests
     public static TheoryData<string> Programs()
     {
         var data = new TheoryData<string>();
-        foreach (var name in new[] { "threads_counter", "threads_condvar", "threads_exit", "threads_timeout", "threads_pipe", "threads_main_exit", "threads_signal" })
+        foreach (var name in new[] { "threads_counter", "threads_condvar", "threads_exit", "threads_timeout", "threads_pipe", "threads_main_exit", "threads_signal", "threads_tgkill" })
         {
             foreach (var variant in new[] { "static", "dynamic", "pie" })
                 data.Add($"{name}-{variant}");

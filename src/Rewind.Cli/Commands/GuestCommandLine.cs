@@ -15,6 +15,12 @@ internal sealed class GuestCommandLine
 
     public Option<long> Preempt { get; } = CreatePreemptOption();
 
+    public Option<bool> NoFollowChildren { get; } = new("--no-follow-children")
+    {
+        Description = "Trace only the first process (and its children until they exec): a program a child execs runs natively, "
+            + "outside the engine and the trace. Faster for build tools and shells; what those programs do is not replayed.",
+    };
+
     static Option<long> CreatePreemptOption()
     {
         var option = new Option<long>("--preempt")
@@ -40,6 +46,7 @@ internal sealed class GuestCommandLine
     {
         command.Options.Add(Sandbox);
         command.Options.Add(Preempt);
+        command.Options.Add(NoFollowChildren);
         command.Arguments.Add(Command);
     }
 
@@ -51,6 +58,11 @@ internal sealed class GuestCommandLine
             return null;
 
         var command = parse.GetValue(Command)!;
+        if (parse.GetValue(Sandbox) && parse.GetValue(NoFollowChildren))
+        {
+            Diagnostics.Fail("--no-follow-children cannot be used with --sandbox: the programs children exec would run on the host, outside the sandbox");
+            return null;
+        }
         sandbox = parse.GetValue(Sandbox) ? new SandboxView() : null;
         var environment = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .Where(e => (string)e.Key != EngineLibrary.PathVariable)
@@ -65,6 +77,7 @@ internal sealed class GuestCommandLine
             WorkingDirectory = Environment.CurrentDirectory,
             FileSystem = sandbox ?? (FileSystemView)new HostView(),
             PreemptAfter = parse.GetValue(Preempt),
+            FollowChildren = !parse.GetValue(NoFollowChildren),
             Warn = Diagnostics.Warn,
         };
     }

@@ -10,7 +10,7 @@ namespace Rewind.Linux.Execution;
 /// block hook like any thread switch, but completed between two runs of the engine, where its
 /// memory can be swapped and every translation dropped. The run ends when the first process ends.
 /// </summary>
-public sealed partial class GuestProcess
+public sealed unsafe partial class GuestProcess
 {
     readonly List<ProcessState> _processes = [];
     ProcessState _current;
@@ -114,8 +114,6 @@ public sealed partial class GuestProcess
             // A parent that ignores SIGCHLD outright does not keep zombies (Linux reaps them at once).
             if (parent.SignalHandlers[(int)Signal.SIGCHLD].Handler == SignalAction.Ignore)
                 Reap(ended);
-            else
-                Scheduler.ChildEnded(parent);
         }
         else
         {
@@ -123,6 +121,76 @@ public sealed partial class GuestProcess
         }
         _kernel.ProcessEnded(this, ended);
         Cpu.Stop();
+    }
+
+    /// <summary>Whether children run in the engine all their life (see <see cref="RunOptions.FollowChildren"/>).</summary>
+    public bool FollowsChildren => _options.FollowChildren;
+
+    /// <summary>
+    /// --no-follow-children: a child's exec starts the program as a host process, with the child's descriptors,
+    /// working directory and signal state, and the child leaves the engine. Returns 0, or the negative errno
+    /// with which the exec fails (the child then goes on in the engine).
+    /// </summary>
+    public long LeaveForHost(string hostPath, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
+    {
+        ulong defaults = 0;
+        for (var signal = 1; signal <= 64; signal++)
+        {
+            if (SignalHandlers[signal].Handler != SignalAction.Ignore && signal is not ((int)Signal.SIGKILL or (int)Signal.SIGSTOP))
+                defaults |= SignalState.Bit(signal);
+        }
+        var hostPid = Host.HostSpawn.Start(hostPath, arguments, environment, Cwd,
+            Files.All.Select(f => (f.Key, f.Value.HostFd)), Signals.BlockedMask, defaults);
+        if (hostPid < 0)
+            return hostPid;
+        LeaveEngine((int)hostPid);
+        return 0;
+    }
+
+    /// <summary>
+    /// The running process goes on outside the engine as host process <paramref name="hostPid"/> (-1 in replay):
+    /// its threads end here, its descriptors close (the host process has its own), and another thread runs.
+    /// </summary>
+    public void LeaveEngine(int hostPid)
+    {
+        var left = _current;
+        foreach (var thread in left.Threads)
+            thread.Exited = true;
+        left.HostPid = hostPid;
+        left.RealTimer?.Dispose();
+        left.RealTimer = null;
+        left.Files.Dispose();
+        _kernel.ProcessEnded(this, left);
+        Cpu.Stop();
+    }
+
+    /// <summary>
+    /// Children of the running process that left for the host and have exited since last asked: they become
+    /// zombies with the host's wait status, and the parent gets SIGCHLD (an arrival, since only the host knew when).
+    /// With <paramref name="block"/>, waits on the host until one of them exits first.
+    /// </summary>
+    public void CollectHostChildren(bool block)
+    {
+        var children = _processes.Where(p => p.ParentPid == Pid && p.HostPid > 0 && !p.HasEnded).ToList();
+        var info = stackalloc byte[SignalInfo.Size];
+        while (children.Count > 0)
+        {
+            var collected = false;
+            foreach (var child in children)
+            {
+                int status;
+                if (Host.HostSyscall.Invoke(Syscalls.SyscallNumber.wait4, child.HostPid!.Value, (long)&status, 1 /* WNOHANG */, 0) <= 0)
+                    continue;
+                child.WaitStatus = status;
+                var (code, value) = WaitStatuses.Describe(status);
+                SignalArrived(Pid, new SignalInfo((int)Signal.SIGCHLD, code, SenderPid: child.Pid, SenderUid: Nondeterminism.User.Uid, Status: value));
+                collected = true;
+            }
+            if (collected || !block)
+                return;
+            // WNOWAIT: only wait for one to exit; the loop above collects it.
+            Host.HostSyscall.Invoke(Syscalls.SyscallNumber.waitid, 0 /* P_ALL */, 0, (long)info, 4 | 0x0100_0000 /* WEXITED | WNOWAIT */);
+        }
     }
 
     /// <summary>A zombie is waited for: it leaves the run.</summary>
@@ -134,10 +202,16 @@ public sealed partial class GuestProcess
     /// </summary>
     bool SwitchAwayFromEnded()
     {
-        if (!_current.HasEnded || _exit is not null)
+        if (!_current.IsGone || _exit is not null)
             return true;
         if (_kernel.SwitchDue(this, Cpu.Read(X86Register.Rip)) || _exit is not null)
             return true;
+        if (_terminationRequest != 0)
+        {
+            // Nothing can run (the run was found deadlocked, or ended from outside): the run ends here.
+            Terminate((Signal)_terminationRequest, 0);
+            return false;
+        }
         throw new InvalidOperationException($"{_current} ended and no thread was switched in");
     }
 
@@ -180,7 +254,7 @@ public sealed partial class GuestProcess
         RemoveTimeStampHooks();
         DropCode(previous.Memory);
         previous.Memory.Detach();
-        if (previous.HasEnded)
+        if (previous.IsGone)
             previous.Release();
         _current = next.Process;
         _current.Memory.Attach();
@@ -191,11 +265,19 @@ public sealed partial class GuestProcess
     }
 
     /// <summary>
-    /// The key a futex word is known by: its host address, so that a word in memory that processes
-    /// share (MAP_SHARED) is the same futex in each, and a private word is private.
+    /// The key a futex word is known by: in private memory its host address (each process has its own);
+    /// in shared memory the object it is a view of and its offset there, so that it is the same futex in
+    /// every process that maps that memory, at whatever address (bit 62 keeps the two kinds apart).
     /// </summary>
-    public unsafe ulong FutexKey(ulong address) =>
-        Memory.HostPointer(address, 4, Protection.None) is var host && host != null ? (ulong)host : address;
+    public unsafe ulong FutexKey(ulong address)
+    {
+        if (Memory.Find(address) is not { } mapping)
+            return address;
+        if (mapping.SharedObject == 0)
+            return (ulong)(mapping.Host + (address - mapping.Start));
+        var offset = mapping.SharedOffset + (address - mapping.Start);
+        return 1UL << 62 | (mapping.SharedObject * 0x9E37_79B9_7F4A_7C15UL ^ offset) & ((1UL << 62) - 1);
+    }
 }
 
 /// <summary>wait statuses (sys/wait.h) and the SIGCHLD si_code that goes with each.</summary>

@@ -30,23 +30,28 @@ public sealed unsafe partial class GuestProcess
     public void Raise(in SignalInfo info) => Raise(_current, info);
 
     /// <summary>
-    /// Makes <paramref name="info"/> pending in <paramref name="target"/>, unless it ignores the signal and does not
-    /// block it (then Linux discards it). A thread of it that waits for a child or a futex wakes to see it.
+    /// Makes <paramref name="info"/> pending in <paramref name="target"/>, or for its thread <paramref name="thread"/>
+    /// alone, unless the process ignores the signal and does not block it (then Linux discards it). A thread that
+    /// waits for a child or a futex, and could take the signal, wakes to see it.
     /// </summary>
-    public void Raise(ProcessState target, in SignalInfo info)
+    public void Raise(ProcessState target, in SignalInfo info, GuestThread? thread = null)
     {
-        if (target.HasEnded || target.SignalHandlers.Ignores(info.Signal) && (target.Signals.BlockedMask & SignalState.Bit(info.Signal)) == 0)
+        if (target.IsGone || target.SignalHandlers.Ignores(info.Signal) && (target.Signals.BlockedMask & SignalState.Bit(info.Signal)) == 0)
             return;
-        target.Signals.Raise(info);
-        if (target != _current)
-            Scheduler.Interrupt(target);
+        if (thread is null)
+            target.Signals.Raise(info);
+        else
+            thread.PendingSignals.Raise(info);
+        if (target != _current || thread is not null && thread != CurrentThread)
+            Scheduler.Interrupt(target, thread);
     }
 
     /// <summary>
     /// A signal from outside the running thread's instructions (a kill, a timer) for the process
-    /// <paramref name="targetPid"/>: the kernel makes it pending, and a recorder logs it, since replay cannot know it otherwise.
+    /// <paramref name="targetPid"/>, or its thread <paramref name="targetThread"/> alone (a unique id; 0: the process):
+    /// the kernel makes it pending, and a recorder logs it, since replay cannot know it otherwise.
     /// </summary>
-    public void SignalArrived(int targetPid, in SignalInfo info) => _kernel.SignalArrived(this, targetPid, info);
+    public void SignalArrived(int targetPid, in SignalInfo info, long targetThread = 0) => _kernel.SignalArrived(this, targetPid, info, targetThread);
 
     /// <summary>Called on any host thread (a timer's): the signal becomes pending at the next block start.</summary>
     internal void Arrive(int targetPid, in SignalInfo info)

@@ -18,7 +18,7 @@ public sealed partial class GuestProcess
     public GuestThread CurrentThread => _current.CurrentThread;
 
     /// <summary>Every thread of every live process, in creation order.</summary>
-    public IEnumerable<GuestThread> AllThreads => _processes.Where(p => !p.HasEnded).SelectMany(p => p.Threads).OrderBy(t => t.UniqueId);
+    public IEnumerable<GuestThread> AllThreads => _processes.Where(p => !p.IsGone).SelectMany(p => p.Threads).OrderBy(t => t.UniqueId);
 
     /// <summary>The running thread's id (gettid).</summary>
     public int Tid => CurrentThread.Tid;

@@ -261,14 +261,14 @@ public sealed unsafe partial class GuestProcess : IDisposable
             DeliverPendingSignals();
             if (_exit is not null)
                 break;
-            if (_current.HasEnded)
+            if (_current.IsGone)
                 continue; // a signal's default action ended it
             var error = Cpu.Run(Cpu.Read(X86Register.Rip));
             if (_hookFailure is { } failure)
                 ExceptionDispatchInfoThrow(failure);
             if (_exit is not null)
                 break;
-            if (_pendingSwitch is not null || _current.HasEnded)
+            if (_pendingSwitch is not null || _current.IsGone)
             {
                 // Stopped on purpose: another process runs next.
                 _stoppedForSignals = false;

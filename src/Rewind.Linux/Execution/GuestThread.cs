@@ -31,6 +31,9 @@ public sealed class GuestThread(int tid, long uniqueId, ProcessState process)
     /// </summary>
     public ulong SignalMask { get; set; }
 
+    /// <summary>Signals sent to this thread alone (tgkill), taken before the process's; see <see cref="SignalState.ThreadPending"/>.</summary>
+    public PendingSignals PendingSignals { get; } = new();
+
     /// <summary>What the syscall the thread is blocked in returns when it runs again (set when it is woken or times out).</summary>
     public long? ResumeResult { get; set; }
 

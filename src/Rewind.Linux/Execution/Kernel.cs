@@ -31,18 +31,21 @@ public abstract class Kernel
 
     // ---- signals ----
 
-    /// <summary>A signal came from outside the running thread's instructions (a timer, a kill) for process <paramref name="targetPid"/>: it becomes pending there.</summary>
-    public virtual void SignalArrived(GuestProcess process, int targetPid, in SignalInfo info)
+    /// <summary>
+    /// A signal came from outside the running thread's instructions (a timer, a kill) for process <paramref name="targetPid"/>,
+    /// or its thread <paramref name="targetThread"/> (a unique id; 0: the process): it becomes pending there.
+    /// </summary>
+    public virtual void SignalArrived(GuestProcess process, int targetPid, in SignalInfo info, long targetThread)
     {
         if (process.FindProcess(targetPid) is { } target)
-            process.Raise(target, info);
+            process.Raise(target, info, target.Threads.Find(t => t.UniqueId == targetThread));
     }
 
     /// <summary>Signals that arrived on host threads (timers) since the last call become pending.</summary>
     public virtual void CollectSignals(GuestProcess process)
     {
         foreach (var (pid, info) in process.TakeArrivals())
-            SignalArrived(process, pid, info);
+            SignalArrived(process, pid, info, targetThread: 0);
     }
 
     /// <summary>
@@ -83,11 +86,13 @@ public abstract class Kernel
     }
 
     /// <summary>
-    /// Called when the running process has ended while the run goes on: a live run picks the next
-    /// thread to run (replay takes it from the trace).
+    /// Called when the running process has ended (or left for the host) while the run goes on: a live run
+    /// wakes its parent's threads that wait for a child and picks the next thread to run (replay takes it from the trace).
     /// </summary>
     public virtual void ProcessEnded(GuestProcess process, ProcessState ended)
     {
+        if (process.FindProcess(ended.ParentPid) is { } parent)
+            process.Scheduler.ChildEnded(parent);
         if (!process.Scheduler.Exited())
             process.Scheduler.Deadlocked();
     }

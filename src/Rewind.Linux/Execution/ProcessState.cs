@@ -50,8 +50,16 @@ public sealed class ProcessState(int pid, int parentPid, AddressSpace memory, Fi
     /// <summary>Threads that have not ended, in creation order.</summary>
     public List<GuestThread> Threads { get; } = [];
 
-    /// <summary>The thread that runs when this process runs.</summary>
-    public GuestThread CurrentThread { get; set; } = null!;
+    /// <summary>The thread that runs when this process runs; its own pending signals join the process's.</summary>
+    public GuestThread CurrentThread
+    {
+        get;
+        set
+        {
+            field = value;
+            Signals.ThreadPending = value.PendingSignals;
+        }
+    } = null!;
 
     /// <summary>
     /// The instructions that read the time stamp counter (address, and whether it is RDTSCP), hooked
@@ -66,6 +74,15 @@ public sealed class ProcessState(int pid, int parentPid, AddressSpace memory, Fi
     public int? WaitStatus { get; set; }
 
     public bool HasEnded => WaitStatus is not null;
+
+    /// <summary>
+    /// The host pid of the program the process exec'd outside the trace (--no-follow-children): it runs
+    /// natively from then on, and only its exit status comes back. -1 in replay, where only the trace is known.
+    /// </summary>
+    public int? HostPid { get; set; }
+
+    /// <summary>Whether the process runs no more instructions in the engine: it ended, or it left for the host.</summary>
+    public bool IsGone => HasEnded || HostPid is not null;
 
     /// <summary>
     /// The copy fork makes: memory copied (shared mappings stay shared), descriptors duplicated

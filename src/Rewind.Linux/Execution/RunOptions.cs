@@ -23,6 +23,12 @@ public sealed record RunOptions
 
     public const long DefaultPreemptAfter = 100_000;
 
+    /// <summary>
+    /// Whether child processes run in the engine (and so in the trace) all their life. When false, a child
+    /// runs there only until its exec, and the program it execs runs natively, outside the trace.
+    /// </summary>
+    public bool FollowChildren { get; init; } = true;
+
     /// <summary>Receives one-line warnings (unsupported syscalls and the like); the library never prints.</summary>
     public Action<string>? Warn { get; init; }
 }

@@ -38,23 +38,27 @@ public sealed class Scheduler(GuestProcess process, long preemptAfter)
 
     /// <summary>
     /// wait4 found no child to report: the running thread waits until a child of its process ends (or a
-    /// signal comes), then runs the syscall again. False when no other thread can run (it would wait forever).
+    /// signal comes, or <paramref name="deadline"/> passes), then runs the syscall again. False when no other
+    /// thread can run (it would wait forever).
     /// </summary>
-    public bool WaitForChild()
+    public bool WaitForChild(long deadline)
     {
         if (!AnotherCanRun)
             return false;
-        WaitOn(new FutexWait(ChildKey(process.Pid), uint.MaxValue, long.MaxValue, Retries: true));
+        WaitOn(new FutexWait(ChildKey(process.Pid), uint.MaxValue, deadline, Retries: true));
         return true;
     }
 
     /// <summary>A child of <paramref name="parent"/> ended: its threads waiting in wait4 look again.</summary>
     public void ChildEnded(ProcessState parent) => WakeKey(ChildKey(parent.Pid), int.MaxValue, uint.MaxValue);
 
-    /// <summary>A signal came for <paramref name="target"/>, which does not run: its waiting threads wake to take it (EINTR).</summary>
-    public void Interrupt(ProcessState target)
+    /// <summary>
+    /// A signal came for <paramref name="target"/> (for its thread <paramref name="thread"/> alone, when given), which
+    /// does not run: its waiting threads (or that one) wake to take it (EINTR).
+    /// </summary>
+    public void Interrupt(ProcessState target, GuestThread? thread = null)
     {
-        foreach (var waiter in _waiters.Where(w => w.Process == target).ToList())
+        foreach (var waiter in _waiters.Where(w => w.Process == target && (thread is null || w == thread)).ToList())
             Resume(waiter, -Errno.EINTR);
         Rearm();
     }

@@ -1,3 +1,5 @@
+using System.IO.Hashing;
+using System.Text;
 using Rewind.Engine;
 using Rewind.Linux.Host;
 
@@ -23,6 +25,9 @@ public sealed unsafe class AddressSpace : IDisposable
 
     readonly Cpu _cpu;
     readonly List<Mapping> _mappings = [];
+
+    /// <summary>Numbers anonymous shared mappings (see <see cref="Mapping.SharedObject"/>); file ones are known by their path.</summary>
+    static long _anonymousSharedObjects;
 
     int _depth;
 
@@ -204,6 +209,8 @@ public sealed unsafe class AddressSpace : IDisposable
             Path = path,
             FileOffset = path is null ? 0 : fileOffset,
             Label = label,
+            SharedObject = !shared ? 0 : path is null ? (ulong)Interlocked.Increment(ref _anonymousSharedObjects) : XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(path)),
+            SharedOffset = path is null ? 0 : fileOffset,
         });
         if (Attached)
             _cpu.Map(address, length, protection, host);

@@ -22,6 +22,15 @@ public sealed unsafe class Mapping
     /// <summary>Label for anonymous areas that Linux names: [heap], [stack].</summary>
     public string? Label { get; init; }
 
+    /// <summary>
+    /// For shared memory, what it is a view of, the same in every process that maps it (its file, or the
+    /// anonymous mapping fork passed on), and where <see cref="Start"/> lies in it: futex words there are
+    /// one futex in every process. 0 for private memory.
+    /// </summary>
+    public ulong SharedObject { get; init; }
+
+    public ulong SharedOffset { get; init; }
+
     public ulong Length => End - Start;
 
     /// <summary>
@@ -42,6 +51,8 @@ public sealed unsafe class Mapping
         FileOffset = Path is null ? 0 : FileOffset + (start - Start),
         Label = Label,
         MayHaveChanged = MayHaveChanged,
+        SharedObject = SharedObject,
+        SharedOffset = SharedOffset + (start - Start),
     };
 
     public override string ToString() =>

@@ -96,10 +96,10 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
     }
 
     // Arrivals are inputs that replay cannot recompute; deliveries are recomputed and only checked.
-    public override void SignalArrived(GuestProcess process, int targetPid, in SignalInfo info)
+    public override void SignalArrived(GuestProcess process, int targetPid, in SignalInfo info, long targetThread)
     {
-        _writer.Append(new SignalArrivalEvent(process.Instructions, info.Signal, info.Code, info.SenderPid, info.SenderUid, targetPid));
-        base.SignalArrived(process, targetPid, info);
+        _writer.Append(new SignalArrivalEvent(process.Instructions, info.Signal, info.Code, info.SenderPid, info.SenderUid, targetPid, targetThread));
+        base.SignalArrived(process, targetPid, info, targetThread);
     }
 
     public override void SignalHandled(GuestProcess process, in SignalInfo info, ulong pc) =>
@@ -129,8 +129,10 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
 
     public override void ProcessEnded(GuestProcess process, ProcessState ended)
     {
-        // An exit is a syscall's doing, which replay does not run; a signal's default action replay computes again.
-        if ((ended.WaitStatus!.Value & 0x7f) == 0)
+        // An exit or an exec to the host is a syscall's doing, which replay does not run; a signal's default action replay computes again.
+        if (ended.HostPid is not null)
+            _effects.Add(new ProcessLeftEffect());
+        else if ((ended.WaitStatus!.Value & 0x7f) == 0)
             _effects.Add(new ProcessExitedEffect(ended.WaitStatus.Value));
         base.ProcessEnded(process, ended);
     }
@@ -159,9 +161,9 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
     Keyframe TakeKeyframe(GuestProcess process, ulong pc)
     {
         var running = Snapshot(process, process.CurrentProcess, RegisterFile.Capture(process.Cpu, pc));
-        var others = process.Processes.Where(p => p != process.CurrentProcess && !p.HasEnded)
+        var others = process.Processes.Where(p => p != process.CurrentProcess && !p.IsGone)
             .Select(p => Snapshot(process, p, p.CurrentThread.Context!)).ToArray();
-        foreach (var pid in _pageHashes.Keys.Where(pid => process.FindProcess(pid) is not { HasEnded: false }).ToList())
+        foreach (var pid in _pageHashes.Keys.Where(pid => process.FindProcess(pid) is not { IsGone: false }).ToList())
             _pageHashes.Remove(pid);
         return running with { OtherProcesses = others };
     }

@@ -26,7 +26,21 @@ public static class SignalSnapshot
         w.Write(state.AlternateStack.Pointer);
         w.Write(state.AlternateStack.Flags);
         w.Write(state.AlternateStack.Size);
-        var pending = state.PendingSignals().ToList();
+        WritePending(w, state.ProcessPending().ToList());
+        // Then each thread's own (tgkill), by unique id.
+        var threads = process.Threads.Where(t => t.PendingSignals.Bits != 0).ToList();
+        w.Write(threads.Count);
+        foreach (var thread in threads)
+        {
+            w.Write(thread.UniqueId);
+            WritePending(w, thread.PendingSignals.All().ToList());
+        }
+        w.Flush();
+        return stream.ToArray();
+    }
+
+    static void WritePending(BinaryWriter w, List<SignalInfo> pending)
+    {
         w.Write(pending.Count);
         foreach (var info in pending)
         {
@@ -39,11 +53,20 @@ public static class SignalSnapshot
             w.Write(info.ErrorCode);
             w.Write(info.Status);
         }
-        w.Flush();
-        return stream.ToArray();
     }
 
-    /// <summary>Sets the process's signal state from <paramref name="bytes"/>; malformed bytes are an <see cref="InvalidDataException"/>.</summary>
+    static SignalInfo[] ReadPending(BinaryReader r)
+    {
+        var pending = new SignalInfo[r.ReadInt32()];
+        for (var i = 0; i < pending.Length; i++)
+            pending[i] = new SignalInfo(r.ReadInt32(), r.ReadInt32(), r.ReadUInt64(), r.ReadInt32(), r.ReadUInt32(), r.ReadInt32(), r.ReadUInt64(), r.ReadInt32());
+        return pending;
+    }
+
+    /// <summary>
+    /// Sets the process's signal state from <paramref name="bytes"/>, its threads' own pending signals included (the
+    /// threads must exist); malformed bytes are an <see cref="InvalidDataException"/>.
+    /// </summary>
     public static void Restore(ProcessState process, byte[] bytes)
     {
         try
@@ -53,10 +76,16 @@ public static class SignalSnapshot
                 process.SignalHandlers[signal] = new SignalAction(r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64());
             var blocked = r.ReadUInt64();
             var stack = (r.ReadUInt64(), r.ReadInt32(), r.ReadUInt64());
-            var pending = new SignalInfo[r.ReadInt32()];
-            for (var i = 0; i < pending.Length; i++)
-                pending[i] = new SignalInfo(r.ReadInt32(), r.ReadInt32(), r.ReadUInt64(), r.ReadInt32(), r.ReadUInt32(), r.ReadInt32(), r.ReadUInt64(), r.ReadInt32());
-            process.Signals.Set(blocked, stack, pending);
+            process.Signals.Set(blocked, stack, ReadPending(r));
+            for (var count = r.ReadInt32(); count > 0; count--)
+            {
+                var uniqueId = r.ReadInt64();
+                var thread = process.Threads.Find(t => t.UniqueId == uniqueId)
+                    ?? throw new InvalidDataException($"the keyframe has signals pending for thread #{uniqueId}, which it does not list");
+                thread.PendingSignals.Clear();
+                foreach (var info in ReadPending(r))
+                    thread.PendingSignals.Raise(info);
+            }
         }
         catch (Exception e) when (e is EndOfStreamException or ArgumentOutOfRangeException or IndexOutOfRangeException)
         {

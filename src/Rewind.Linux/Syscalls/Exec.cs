@@ -60,6 +60,8 @@ internal static class Exec
         {
             return -e.Errno;
         }
+        if (!p.FollowsChildren && p.CurrentProcess != p.Root)
+            return p.LeaveForHost(program.HostPath, program.Arguments, environment);
         p.Exec(path.Length == 0 ? absolute : path, program, environment);
         return 0;
     }

@@ -28,7 +28,7 @@ internal static unsafe class Sched
 
     /// <summary>The process <paramref name="pid"/> names (0: the caller's), if it is in the run and has not ended.</summary>
     static ProcessState? Target(GuestProcess p, int pid) =>
-        pid == 0 ? p.CurrentProcess : p.FindProcess(pid) is { HasEnded: false } process ? process : null;
+        pid == 0 ? p.CurrentProcess : p.FindProcess(pid) is { IsGone: false } process ? process : null;
 
     /// <summary>setpgid: the caller or one of its children joins (or, with its own pid, founds) a process group of its session.</summary>
     [Syscall(SyscallNumber.setpgid)]

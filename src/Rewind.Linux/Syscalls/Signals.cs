@@ -1,5 +1,6 @@
 using Rewind.Engine;
 using Rewind.Linux.Execution;
+using Rewind.Linux.Host;
 using Rewind.Linux.Signals;
 
 namespace Rewind.Linux.Syscalls;
@@ -209,14 +210,13 @@ public static class Signals
         return targets.Count == 0 ? -Errno.ESRCH : Send(p, targets, a.Int(1), SignalCodes.User);
     }
 
-    // A signal sent to one thread of a process joins its process's pending signals (they are not
-    // kept per thread), so the running thread that does not block it takes it.
+    /// <summary>tgkill: to one thread, which takes it before any other thread could (it is pending for that thread alone).</summary>
     [Syscall(SyscallNumber.tgkill)]
     static long ThreadGroupKill(GuestProcess p, in SyscallArgs a)
     {
         var tid = a.Int(1);
-        return p.FindProcess(a.Int(0)) is { HasEnded: false } target && target.Threads.Any(t => t.Tid == tid)
-            ? Send(p, [target], a.Int(2), SignalCodes.ThreadKill)
+        return p.FindProcess(a.Int(0)) is { IsGone: false } target && target.Threads.Find(t => t.Tid == tid) is { } thread
+            ? Send(p, [target], a.Int(2), SignalCodes.ThreadKill, thread)
             : -Errno.ESRCH;
     }
 
@@ -224,20 +224,25 @@ public static class Signals
     static long ThreadKill(GuestProcess p, in SyscallArgs a)
     {
         var tid = a.Int(0);
-        return p.Processes.FirstOrDefault(target => !target.HasEnded && target.Threads.Any(t => t.Tid == tid)) is { } target
-            ? Send(p, [target], a.Int(1), SignalCodes.ThreadKill)
-            : -Errno.ESRCH;
+        var target = p.Processes.FirstOrDefault(target => !target.IsGone && target.Threads.Any(t => t.Tid == tid));
+        return target is null ? -Errno.ESRCH : Send(p, [target], a.Int(1), SignalCodes.ThreadKill, target.Threads.Find(t => t.Tid == tid));
     }
 
     /// <summary>Signal 0 only checks that the targets exist.</summary>
-    static long Send(GuestProcess p, IEnumerable<ProcessState> targets, int signal, int code)
+    static long Send(GuestProcess p, IEnumerable<ProcessState> targets, int signal, int code, GuestThread? thread = null)
     {
         if (signal is < 0 or > 64)
             return -Errno.EINVAL;
         if (signal == 0)
             return 0;
         foreach (var target in targets)
-            p.SignalArrived(target.Pid, new SignalInfo(signal, code, SenderPid: p.Pid, SenderUid: p.Nondeterminism.User.Uid));
+        {
+            // A child that left for the host (--no-follow-children) is a host process now.
+            if (target.HostPid > 0)
+                HostSyscall.Invoke(SyscallNumber.kill, target.HostPid.Value, signal);
+            else
+                p.SignalArrived(target.Pid, new SignalInfo(signal, code, SenderPid: p.Pid, SenderUid: p.Nondeterminism.User.Uid), thread?.UniqueId ?? 0);
+        }
         return 0;
     }
 

@@ -26,8 +26,14 @@ internal static class Wait
             _ => child => child.Pid == pid,
         };
         var (anyChild, zombie) = Find(p, matches);
-        if (zombie is null)
-            return anyChild ? Block(p, a.Int(2)) : -Errno.ECHILD;
+        while (zombie is null)
+        {
+            if (!anyChild)
+                return -Errno.ECHILD;
+            if (Block(p, a.Int(2)) is { } result)
+                return result;
+            (anyChild, zombie) = Find(p, matches);
+        }
         if (a.A1 != 0 && !p.Memory.TryWrite(a.A1, zombie.WaitStatus!.Value))
             return -Errno.EFAULT;
         if (a.A3 != 0 && !p.Memory.Write(a.A3, new byte[RusageSize]))
@@ -52,11 +58,15 @@ internal static class Wait
         if (matches is null)
             return -Errno.EINVAL;
         var (anyChild, zombie) = Find(p, matches);
-        if (zombie is null)
+        while (zombie is null)
         {
-            if (anyChild && (options & NoHang) != 0 && a.A2 != 0 && !p.Memory.Write(a.A2, new byte[SignalInfo.Size]))
+            if (!anyChild)
+                return -Errno.ECHILD;
+            if ((options & NoHang) != 0 && a.A2 != 0 && !p.Memory.Write(a.A2, new byte[SignalInfo.Size]))
                 return -Errno.EFAULT; // nothing to report: si_pid 0
-            return anyChild ? Block(p, options) : -Errno.ECHILD;
+            if (Block(p, options) is { } result)
+                return result;
+            (anyChild, zombie) = Find(p, matches);
         }
         var (code, status) = WaitStatuses.Describe(zombie.WaitStatus!.Value);
         var info = new byte[SignalInfo.Size];
@@ -74,22 +84,31 @@ internal static class Wait
     /// <summary>Whether any child of the caller's process <paramref name="matches"/>, and the first of those that has ended.</summary>
     static (bool AnyChild, ProcessState? Ended) Find(GuestProcess p, Func<ProcessState, bool> matches)
     {
+        p.CollectHostChildren(block: false);
         var children = p.Processes.Where(child => child.ParentPid == p.Pid && child != p.CurrentProcess && matches(child)).ToList();
         return (children.Count > 0, children.FirstOrDefault(child => child.HasEnded));
     }
 
     /// <summary>
     /// No matching child has ended: 0 at once with WNOHANG, EINTR when a signal is to be handled,
-    /// else another thread runs and this one runs the syscall again when a child ends.
+    /// else another thread runs and this one runs the syscall again when a child ends. Null when a
+    /// child outside the engine ended while nothing else could run: the caller looks again.
     /// </summary>
-    static long Block(GuestProcess p, int options)
+    static long? Block(GuestProcess p, int options)
     {
         if ((options & NoHang) != 0)
             return 0;
         if (p.Signals.HasDeliverable)
             return -Errno.EINTR;
-        if (p.Scheduler.WaitForChild())
+        // Children outside the engine end without telling the scheduler: look again after a time slice.
+        var onHost = p.Processes.Any(child => child.ParentPid == p.Pid && child.HostPid > 0 && !child.HasEnded);
+        if (p.Scheduler.WaitForChild(onHost ? p.Instructions + p.Scheduler.PreemptAfter : long.MaxValue))
             return -Errno.ERESTARTSYS;
+        if (onHost)
+        {
+            p.CollectHostChildren(block: true);
+            return null;
+        }
         p.Scheduler.Deadlocked();
         return -Errno.EINTR;
     }

@@ -139,7 +139,7 @@ public sealed class TraceModelTests : IDisposable
         var model = Build(ProgramAndName,
         [
             new SignalEvent(20, 8, 0x401100, 0x401100, Code: 1, Handled: true),
-            new SignalArrivalEvent(30, 14, 0x80, 0, 0, 0),
+            new SignalArrivalEvent(30, 14, 0x80, 0, 0, 0, 0),
             new SignalEvent(30, 14, 0x401200, 0, Code: 0x80, Handled: true),
             new ExitEvent(60, 0),
         ], 61);
