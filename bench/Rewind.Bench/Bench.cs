@@ -44,6 +44,11 @@ internal sealed partial class Bench(BenchOptions options)
                 MeasureTargets(machine, rewind, work.FullName, setup, output);
                 return 0;
             }
+            if (options.Threads)
+            {
+                MeasureThreads(machine, rewind, work.FullName, setup, output);
+                return 0;
+            }
             var rows = new List<Row>();
             foreach (var workload in workloads)
             {
@@ -81,6 +86,20 @@ internal sealed partial class Bench(BenchOptions options)
         var json = Path.Combine(output, "targets.json");
         File.WriteAllText(markdown, Targets.Markdown(results, machine, date, options));
         File.WriteAllText(json, Targets.Json(results, date));
+        AnsiConsole.MarkupLine($"Wrote [bold]{Markup.Escape(Shorten(markdown))}[/] and [bold]{Markup.Escape(Shorten(json))}[/]");
+    }
+
+    void MeasureThreads(Machine machine, string rewind, string work, WorkloadSetup setup, string output)
+    {
+        AnsiConsole.MarkupLine("[bold]threads[/]: rewind record and rewind run of bench/kernels/threads_compute.c with 1 and 4 threads");
+        var results = new ThreadScaling(options, rewind, work, setup).Measure();
+        var date = DateTimeOffset.UtcNow;
+        AnsiConsole.WriteLine();
+        ThreadScaling.WriteTable(results);
+        var markdown = Path.Combine(output, "threads.md");
+        var json = Path.Combine(output, "threads.json");
+        File.WriteAllText(markdown, ThreadScaling.Markdown(results, machine, date));
+        File.WriteAllText(json, ThreadScaling.Json(results, date));
         AnsiConsole.MarkupLine($"Wrote [bold]{Markup.Escape(Shorten(markdown))}[/] and [bold]{Markup.Escape(Shorten(json))}[/]");
     }
 

@@ -15,9 +15,12 @@ internal sealed class BenchOptions
           --quick          tiny inputs, each measurement run once, no lackey --trace-mem
           --targets        instead of the table: the index, memory query and memorymap targets,
                            on the compute kernel scaled to 1 and 3 billion instructions
+          --threads        instead of the table: the cost per instruction of recording 4 threads
+                           against 1 thread, on the same work (goal: at most 1.2x)
           --out DIR        folder for results.md and results.json (default: bench/results)
           --only NAME      run one workload (sha256sum, gzip, sort, python, compute, pointer_chase)
-          --repeat N       runs per measurement; the median is reported (default: 3)
+          --repeat N       runs per measurement; the median is reported (default: 3;
+                           --targets and --threads: the best)
           --rewind PATH    the rewind command to time (default: the repository's ./rewind)
           --timeout SECS   a run still going after this is stopped and shown as >SECS s (default: 300)
           -h, --help       show this help
@@ -25,6 +28,7 @@ internal sealed class BenchOptions
 
     public bool Quick { get; private set; }
     public bool Targets { get; private set; }
+    public bool Threads { get; private set; }
     public string? Out { get; private set; }
     public string? Only { get; private set; }
     public int Repeat { get; private set; } = 3;
@@ -55,6 +59,9 @@ internal sealed class BenchOptions
                 case "--targets":
                     options.Targets = true;
                     break;
+                case "--threads":
+                    options.Threads = true;
+                    break;
                 case "--out":
                     options.Out = Value();
                     break;
@@ -77,6 +84,8 @@ internal sealed class BenchOptions
                     throw new BenchException($"unknown argument '{arg}'");
             }
         }
+        if (options.Targets && options.Threads)
+            throw new BenchException("--targets and --threads are separate runs: choose one");
         return options;
     }
 

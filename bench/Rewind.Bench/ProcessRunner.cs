@@ -18,10 +18,11 @@ internal sealed record Invocation(IReadOnlyList<string> Arguments, string Workin
 
 /// <summary>
 /// How one run ended: its wall-clock time, a digest of everything it wrote on stdout, when its first
-/// output came (null: none) and its peak resident memory (VmHWM, sampled while it ran; 0 when unknown).
+/// output came (null: none), its peak resident memory (VmHWM, sampled while it ran; 0 when unknown)
+/// and its user plus system CPU time.
 /// </summary>
 internal sealed record RunResult(double Seconds, int ExitCode, bool TimedOut, string StdoutDigest, long StdoutBytes, string StderrTail,
-    double? FirstOutputSeconds = null, long PeakResidentBytes = 0)
+    double? FirstOutputSeconds, long PeakResidentBytes, double CpuSeconds)
 {
     /// <summary>The last non-empty line of stderr, for one-line failure messages.</summary>
     public string LastError => StderrTail.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "no message";
@@ -56,6 +57,8 @@ internal static class ProcessRunner
             start.Environment[name] = value;
 
         using var process = new Process { StartInfo = start };
+        // The bench runs one program at a time, so the children's CPU time grows by this run's alone.
+        var cpuBefore = CpuTime.OfEndedChildren();
         var clock = Stopwatch.StartNew();
         try
         {
@@ -84,8 +87,9 @@ internal static class ProcessRunner
             }
         }
         clock.Stop();
+        var cpu = CpuTime.OfEndedChildren() - cpuBefore;
         var (digest, bytes, first) = stdout.GetAwaiter().GetResult();
-        return new RunResult(clock.Elapsed.TotalSeconds, timedOut ? -1 : process.ExitCode, timedOut, digest, bytes, stderr.GetAwaiter().GetResult(), first, peak);
+        return new RunResult(clock.Elapsed.TotalSeconds, timedOut ? -1 : process.ExitCode, timedOut, digest, bytes, stderr.GetAwaiter().GetResult(), first, peak, cpu);
     }
 
     static readonly TimeSpan MemorySampling = TimeSpan.FromMilliseconds(20);
