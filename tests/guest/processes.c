@@ -1,5 +1,5 @@
 /* Child processes: a child writes lines into a pipe that the parent counts (argv[2] of them,
- * 5000 by default), a child execs the program named by argv[1] (or exits when none is given), a child is killed by SIGTERM, a vfork
+ * 5000 by default) and sets its own copy of a global the parent set before the fork, a child execs the program named by argv[1] (or exits when none is given), a child is killed by SIGTERM, a vfork
  * child execs and the parent waits, and SIGCHLD reaches the parent's handler. The parent prints
  * each child's pid as fork returned it ("forked"), and waits for every child before it prints, so
  * the output is the same on every run but for the pids. */
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t sigchld_count;
+static volatile int marker;
 
 static void on_sigchld(int signal)
 {
@@ -41,12 +42,16 @@ int main(int argc, char **argv)
     sigaction(SIGCHLD, &action, NULL);
 
     int count = argc > 2 ? atoi(argv[2]) : 5000;
+    if (argc > 3)
+        printf("marker at %p\n", (void *)&marker);
+    marker = 1;
     int fds[2];
     if (pipe(fds) != 0)
         return 1;
     fflush(stdout);
     pid_t writer = fork();
     if (writer == 0) {
+        marker = 2;
         close(fds[0]);
         FILE *out = fdopen(fds[1], "w");
         for (int i = 0; i < count; i++)
@@ -65,6 +70,7 @@ int main(int argc, char **argv)
     fclose(in);
     printf("read %ld lines, sum %ld\n", lines, sum);
     report("writer", writer);
+    printf("marker in the parent after the child set its own: %d\n", marker);
 
     fflush(stdout);
     pid_t execd = fork();
