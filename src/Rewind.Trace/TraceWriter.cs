@@ -22,6 +22,7 @@ public sealed class TraceWriter : IDisposable
     readonly HashSet<UInt128> _blobs = [];
     readonly VarintWriter _events = new();
     readonly VarintWriter _blobDirectory = new();
+    readonly VarintWriter _record = new(); // a keyframe or the end, reused
     // Blob buffers the writer thread has compressed come back for reuse: recording a large input
     // then copies into memory that is already mapped instead of faulting in fresh pages.
     readonly ConcurrentQueue<byte[]> _freeBlobBuffers = new();
@@ -99,9 +100,9 @@ public sealed class TraceWriter : IDisposable
     public void WriteKeyframe(Keyframe keyframe)
     {
         FlushEvents();
-        var w = new VarintWriter();
-        keyframe.Write(w);
-        var record = w.Written.ToArray();
+        keyframe.Write(_record);
+        var record = _record.Written.ToArray();
+        _record.Clear();
         Enqueue(ChunkKind.Keyframe, () => CompressedPayload([], record));
     }
 
@@ -109,9 +110,9 @@ public sealed class TraceWriter : IDisposable
     public void Complete(TraceEnd end)
     {
         FlushEvents();
-        var w = new VarintWriter();
-        end.Write(w);
-        var record = w.Written.ToArray();
+        end.Write(_record);
+        var record = _record.Written.ToArray();
+        _record.Clear();
         Enqueue(ChunkKind.End, () => record);
         _completed = true;
         Finish();
@@ -126,12 +127,13 @@ public sealed class TraceWriter : IDisposable
         FlushBlobs();
         if (_eventsInChunk == 0)
             return;
-        var w = new VarintWriter();
-        w.Write((ulong)_firstEventInChunk);
-        w.Write((ulong)_eventsInChunk);
-        w.WriteRaw(_events.Written);
-        var events = w.Written.ToArray();
-        Enqueue(ChunkKind.Events, () => CompressedPayload([], events));
+        // The chunk starts with the index of its first event and the count.
+        var events = new byte[2 * VarintWriter.MaxLength + _events.Length];
+        var length = VarintWriter.Encode(events, (ulong)_firstEventInChunk);
+        length += VarintWriter.Encode(events.AsSpan(length), (ulong)_eventsInChunk);
+        _events.Written.CopyTo(events.AsSpan(length));
+        length += _events.Length;
+        Enqueue(ChunkKind.Events, () => CompressedPayload([], events.AsSpan(0, length)));
         _events.Clear();
         _firstEventInChunk = _eventCount;
         _eventsInChunk = 0;
