@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using System.IO.Hashing;
 using System.Text.Json;
+using Microsoft.Win32.SafeHandles;
 
 namespace Rewind.Trace;
 
@@ -12,7 +13,9 @@ namespace Rewind.Trace;
 /// </summary>
 public sealed class TraceReader : IDisposable
 {
-    readonly FileStream _file;
+    // Read with positional reads only, so that the prefetch thread and this one share it.
+    readonly SafeFileHandle _file;
+    readonly long _fileLength;
     readonly List<Chunk> _chunks = [];
     readonly Dictionary<UInt128, (int Chunk, int Offset, int Length)> _blobIndex = [];
     readonly List<(int Chunk, long Instruction)> _keyframes = [];
@@ -20,13 +23,22 @@ public sealed class TraceReader : IDisposable
     // Decompressed blob chunks, most recently used last: seeks read pages from many chunks.
     readonly List<(int Chunk, byte[] Data)> _blobCache = [];
     readonly Dictionary<int, int> _blobChunkSizes = []; // uncompressed bytes of each blob chunk
+    readonly List<int> _blobChunks = []; // in file order, which is the order a replay reads them in
     const int BlobCacheChunks = 32;
+    byte[] _payload = []; // compressed chunk read last, reused: a fresh array per chunk costs page faults
+    byte[]? _spareBlobBuffer; // the last one evicted from the cache, for the next chunk to decompress into
+    // The blob chunk after the one read last, read and decompressed on another thread while the
+    // program runs: a replay reads stored input in file order, and would otherwise wait for each chunk.
+    (int Chunk, Task<byte[]> Data)? _prefetch;
+    byte[] _prefetchPayload = [];
+    int _lastBlobChunk = -1;
 
     readonly record struct Chunk(ChunkKind Kind, long Offset, int Length);
 
-    TraceReader(FileStream file, TraceHeader header)
+    TraceReader(SafeFileHandle file, TraceHeader header)
     {
         _file = file;
+        _fileLength = RandomAccess.GetLength(file);
         Header = header;
     }
 
@@ -41,7 +53,7 @@ public sealed class TraceReader : IDisposable
     /// <summary>Instructions of the whole run, when the recording finished.</summary>
     public long? CompletedInstructions => End?.Instructions;
 
-    public long FileSize => _file.Length;
+    public long FileSize => _fileLength;
 
     /// <summary>Bytes of stored blob content (file data, pages, large syscall outputs) before compression.</summary>
     public long BlobBytes { get; private set; }
@@ -55,10 +67,10 @@ public sealed class TraceReader : IDisposable
 
     public static TraceReader Open(string path)
     {
-        FileStream file;
+        SafeFileHandle file;
         try
         {
-            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16);
+            file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         }
         catch (FileNotFoundException)
         {
@@ -70,9 +82,9 @@ public sealed class TraceReader : IDisposable
         }
         try
         {
-            var header = ReadHeader(file, path);
+            var header = ReadHeader(file, path, out var firstChunk);
             var reader = new TraceReader(file, header);
-            reader.Scan();
+            reader.Scan(firstChunk);
             return reader;
         }
         catch
@@ -82,19 +94,20 @@ public sealed class TraceReader : IDisposable
         }
     }
 
-    static TraceHeader ReadHeader(FileStream file, string path)
+    static TraceHeader ReadHeader(SafeFileHandle file, string path, out long end)
     {
         Span<byte> prefix = stackalloc byte[16];
-        if (file.ReadAtLeast(prefix, 16, throwOnEndOfStream: false) < 16 || !prefix[..8].SequenceEqual(TraceFormat.Magic))
+        if (ReadAt(file, 0, prefix) < 16 || !prefix[..8].SequenceEqual(TraceFormat.Magic))
             throw new TraceFormatException($"{path}: not a Rewind trace");
         var version = BinaryPrimitives.ReadInt32LittleEndian(prefix[8..]);
         if (version != TraceFormat.Version)
             throw new TraceFormatException($"{path}: trace format version {version}; this Rewind reads version {TraceFormat.Version}");
         var length = BinaryPrimitives.ReadInt32LittleEndian(prefix[12..]);
-        if (length <= 0 || length > 16 << 20 || length > file.Length - 16)
+        if (length <= 0 || length > 16 << 20 || length > RandomAccess.GetLength(file) - 16)
             throw new TraceFormatException($"{path}: the trace header is truncated or corrupt");
         var json = new byte[length];
-        file.ReadExactly(json);
+        ReadAt(file, 16, json);
+        end = 16 + length;
         try
         {
             return TraceHeader.FromJson(json);
@@ -105,13 +118,12 @@ public sealed class TraceReader : IDisposable
         }
     }
 
-    void Scan()
+    void Scan(long offset)
     {
         Span<byte> header = stackalloc byte[TraceFormat.ChunkHeaderSize];
         while (true)
         {
-            var offset = _file.Position;
-            var read = _file.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
+            var read = ReadAt(_file, offset, header);
             if (read == 0)
             {
                 Truncation ??= CompletedInstructions is null ? "the recording did not finish: the trace ends without its end marker" : null;
@@ -125,13 +137,13 @@ public sealed class TraceReader : IDisposable
             var kind = (ChunkKind)header[4];
             var length = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
             var crc = BinaryPrimitives.ReadUInt32LittleEndian(header[12..]);
-            if (length < 0 || length > _file.Length - _file.Position || kind is < ChunkKind.Events or > ChunkKind.End)
+            var payloadOffset = offset + TraceFormat.ChunkHeaderSize;
+            if (length < 0 || length > _fileLength - payloadOffset || kind is < ChunkKind.Events or > ChunkKind.End)
             {
                 Truncation = $"chunk {_chunks.Count} at byte {offset} is incomplete or damaged";
                 return;
             }
-            var payload = new byte[length];
-            _file.ReadExactly(payload);
+            var payload = ReadPayload(ref _payload, payloadOffset, length);
             if (Crc32.HashToUInt32(payload) != crc)
             {
                 Truncation = $"chunk {_chunks.Count} at byte {offset} fails its checksum";
@@ -146,11 +158,12 @@ public sealed class TraceReader : IDisposable
                 Truncation = $"chunk {_chunks.Count} at byte {offset} cannot be decoded";
                 return;
             }
-            _chunks.Add(new Chunk(kind, offset + TraceFormat.ChunkHeaderSize, length));
+            _chunks.Add(new Chunk(kind, payloadOffset, length));
+            offset = payloadOffset + length;
         }
     }
 
-    void Index(ChunkKind kind, byte[] payload)
+    void Index(ChunkKind kind, ReadOnlySpan<byte> payload)
     {
         switch (kind)
         {
@@ -167,6 +180,7 @@ public sealed class TraceReader : IDisposable
                     position += length;
                 }
                 _blobChunkSizes[_chunks.Count] = position;
+                _blobChunks.Add(_chunks.Count);
                 BlobBytes += position;
                 BlobChunkBytes += payload.Length;
                 break;
@@ -257,54 +271,136 @@ public sealed class TraceReader : IDisposable
     }
 
     /// <summary>
-    /// The stored bytes with this hash, without a copy (a view of the decompressed chunk, which
-    /// stays cached for the blobs around it); false when the trace lacks them.
+    /// The stored bytes with this hash, without a copy: a view of the decompressed chunk, which stays
+    /// cached for the blobs around it. The view is valid until the next read of a blob (its memory is
+    /// reused once the chunk leaves the cache). False when the trace lacks them.
     /// </summary>
     public bool TryReadBlob(UInt128 hash, out ReadOnlyMemory<byte> content)
     {
         content = default;
         if (!_blobIndex.TryGetValue(hash, out var location))
             return false;
-        var cached = _blobCache.FindIndex(c => c.Chunk == location.Chunk);
-        byte[] data;
-        if (cached >= 0)
-        {
-            data = _blobCache[cached].Data;
-            _blobCache.RemoveAt(cached);
-        }
-        else
-        {
-            var payload = ReadPayload(location.Chunk);
-            var reader = new VarintReader(payload);
-            reader.ReadBytes();
-            data = Decompress(payload.AsSpan(reader.Position), _blobChunkSizes[location.Chunk]);
-            if (_blobCache.Count == BlobCacheChunks)
-                _blobCache.RemoveAt(0);
-        }
-        _blobCache.Add((location.Chunk, data));
-        content = data.AsMemory(location.Offset, location.Length);
+        content = BlobChunk(location.Chunk).AsMemory(location.Offset, location.Length);
         return true;
     }
 
     public ReadOnlyMemory<byte> ReadBlob(UInt128 hash) =>
         TryReadBlob(hash, out var content) ? content : throw new TraceFormatException($"the trace lacks stored content {hash:x32}");
 
-    byte[] ReadPayload(int chunk)
+    byte[] BlobChunk(int chunk)
+    {
+        var cached = CacheIndex(chunk);
+        if (cached >= 0)
+        {
+            var hit = _blobCache[cached].Data;
+            _blobCache.RemoveAt(cached);
+            _blobCache.Add((chunk, hit));
+            return hit;
+        }
+        byte[]? data = null;
+        if (_prefetch is var (prefetched, task))
+        {
+            _prefetch = null;
+            if (prefetched == chunk)
+                data = task.GetAwaiter().GetResult();
+            else if (Task.WaitAny(task) == 0 && task.IsCompletedSuccessfully) // a failure shows when that chunk is read
+                Cache(prefetched, task.Result);
+        }
+        data ??= DecompressBlobChunk(chunk, ref _payload, TakeSpareBlobBuffer());
+        Cache(chunk, data);
+        // Only a replay that reads chunk after chunk gains from a prefetch; seeks read pages from everywhere.
+        var next = NextBlobChunk(chunk);
+        if (NextBlobChunk(_lastBlobChunk) == chunk && next >= 0 && CacheIndex(next) < 0)
+        {
+            var output = TakeSpareBlobBuffer();
+            _prefetch = (next, Task.Run(() => DecompressBlobChunk(next, ref _prefetchPayload, output)));
+        }
+        _lastBlobChunk = chunk;
+        return data;
+    }
+
+    int CacheIndex(int chunk)
+    {
+        for (var i = _blobCache.Count - 1; i >= 0; i--)
+        {
+            if (_blobCache[i].Chunk == chunk)
+                return i;
+        }
+        return -1;
+    }
+
+    void Cache(int chunk, byte[] data)
+    {
+        if (_blobCache.Count == BlobCacheChunks)
+        {
+            _spareBlobBuffer = _blobCache[0].Data;
+            _blobCache.RemoveAt(0);
+        }
+        _blobCache.Add((chunk, data));
+    }
+
+    byte[]? TakeSpareBlobBuffer()
+    {
+        var spare = _spareBlobBuffer;
+        _spareBlobBuffer = null;
+        return spare;
+    }
+
+    /// <summary>The blob chunk after <paramref name="chunk"/> in the file (the first for -1); -1 after the last.</summary>
+    int NextBlobChunk(int chunk)
+    {
+        var index = _blobChunks.BinarySearch(chunk);
+        index = index >= 0 ? index + 1 : ~index;
+        return index < _blobChunks.Count ? _blobChunks[index] : -1;
+    }
+
+    /// <summary>
+    /// Reads a blob chunk into <paramref name="payload"/> and decompresses it in one step (the directory
+    /// gives its size), into <paramref name="output"/> when that is large enough. Safe on any thread.
+    /// </summary>
+    byte[] DecompressBlobChunk(int chunk, ref byte[] payload, byte[]? output)
     {
         var (_, offset, length) = _chunks[chunk];
-        var payload = new byte[length];
-        _file.Position = offset;
-        _file.ReadExactly(payload);
+        var reader = new VarintReader(ReadPayload(ref payload, offset, length));
+        reader.Take(reader.ReadInt()); // the directory, indexed when the trace was opened
+        var compressed = payload.AsSpan(reader.Position, length - reader.Position);
+        var size = _blobChunkSizes[chunk];
+        if (output is null || output.Length < size)
+            output = GC.AllocateUninitializedArray<byte>(size);
+        if (!BrotliDecoder.TryDecompress(compressed, output.AsSpan(0, size), out var written) || written != size)
+            throw new InvalidDataException($"a stored-content chunk decompresses to other than its {size} bytes");
+        return output;
+    }
+
+    ReadOnlySpan<byte> ReadPayload(int chunk)
+    {
+        var (_, offset, length) = _chunks[chunk];
+        return ReadPayload(ref _payload, offset, length);
+    }
+
+    /// <summary><paramref name="length"/> bytes at <paramref name="offset"/>, read into <paramref name="buffer"/> (grown as needed).</summary>
+    ReadOnlySpan<byte> ReadPayload(ref byte[] buffer, long offset, int length)
+    {
+        if (buffer.Length < length)
+            buffer = GC.AllocateUninitializedArray<byte>(Math.Max(length, 2 * buffer.Length));
+        var payload = buffer.AsSpan(0, length);
+        if (ReadAt(_file, offset, payload) < length)
+            throw new InvalidDataException("the trace file is shorter than its chunk index");
         return payload;
     }
 
-    /// <summary>Decompresses a chunk whose size is known (a blob chunk's directory gives it) in one step.</summary>
-    static byte[] Decompress(ReadOnlySpan<byte> data, int size)
+    /// <summary>Reads until <paramref name="buffer"/> is full or the file ends; returns the bytes read.</summary>
+    static int ReadAt(SafeFileHandle file, long offset, Span<byte> buffer)
     {
-        var output = new byte[size];
-        if (!BrotliDecoder.TryDecompress(data, output, out var written) || written != size)
-            throw new InvalidDataException($"a stored-content chunk decompresses to other than its {size} bytes");
-        return output;
+        var total = 0;
+        while (total < buffer.Length)
+        {
+            var read = RandomAccess.Read(file, buffer[total..], offset + total);
+            if (read == 0)
+                break;
+            total += read;
+        }
+        return total;
     }
 
     static byte[] Decompress(ReadOnlySpan<byte> data)
@@ -327,7 +423,13 @@ public sealed class TraceReader : IDisposable
         }
     }
 
-    public void Dispose() => _file.Dispose();
+    public void Dispose()
+    {
+        // The prefetch thread may still be reading the file.
+        if (_prefetch is var (_, task))
+            Task.WaitAny(task);
+        _file.Dispose();
+    }
 }
 
 /// <summary>The file is not a readable Rewind trace; the message is one line for the user.</summary>

@@ -17,12 +17,18 @@ public sealed class TraceWriter : IDisposable
     const long FlushMilliseconds = 500;
 
     readonly Stream _file;
-    readonly BlockingCollection<(ChunkKind Kind, Func<byte[]> Payload)> _queue = new(boundedCapacity: 16);
+    readonly BlockingCollection<(ChunkKind Kind, Func<ReadOnlyMemory<byte>> Payload)> _queue = new(boundedCapacity: 16);
     readonly Thread _worker;
     readonly HashSet<UInt128> _blobs = [];
     readonly VarintWriter _events = new();
     readonly VarintWriter _blobDirectory = new();
-    MemoryStream _blobData = NewBlobBuffer();
+    readonly VarintWriter _record = new(); // a keyframe or the end, reused
+    // Blob buffers the writer thread has compressed come back for reuse: recording a large input
+    // then copies into memory that is already mapped instead of faulting in fresh pages.
+    readonly ConcurrentQueue<byte[]> _freeBlobBuffers = new();
+    byte[] _blobData = NewBlobBuffer();
+    int _blobLength;
+    byte[] _payload = []; // the writer thread's chunk being built, reused from chunk to chunk
     Exception? _failure;
     long _eventCount;
     long _eventsInChunk;
@@ -74,9 +80,16 @@ public sealed class TraceWriter : IDisposable
         {
             _blobDirectory.Write(hash);
             _blobDirectory.Write((ulong)content.Length);
-            _blobData.Write(content);
+            if (_blobLength + content.Length > _blobData.Length)
+            {
+                var larger = GC.AllocateUninitializedArray<byte>(Math.Max(2 * _blobData.Length, _blobLength + content.Length));
+                _blobData.AsSpan(0, _blobLength).CopyTo(larger);
+                _blobData = larger;
+            }
+            content.CopyTo(_blobData.AsSpan(_blobLength));
+            _blobLength += content.Length;
             BlobBytes += content.Length;
-            if (_blobData.Length >= BlobChunkBytes)
+            if (_blobLength >= BlobChunkBytes)
                 FlushEvents();
         }
         return hash;
@@ -87,19 +100,19 @@ public sealed class TraceWriter : IDisposable
     public void WriteKeyframe(Keyframe keyframe)
     {
         FlushEvents();
-        var w = new VarintWriter();
-        keyframe.Write(w);
-        var record = w.Written.ToArray();
-        Enqueue(ChunkKind.Keyframe, () => Compress(record));
+        keyframe.Write(_record);
+        var record = _record.Written.ToArray();
+        _record.Clear();
+        Enqueue(ChunkKind.Keyframe, () => CompressedPayload([], record));
     }
 
     /// <summary>Writes everything pending and the End chunk that marks a finished recording.</summary>
     public void Complete(TraceEnd end)
     {
         FlushEvents();
-        var w = new VarintWriter();
-        end.Write(w);
-        var record = w.Written.ToArray();
+        end.Write(_record);
+        var record = _record.Written.ToArray();
+        _record.Clear();
         Enqueue(ChunkKind.End, () => record);
         _completed = true;
         Finish();
@@ -114,12 +127,13 @@ public sealed class TraceWriter : IDisposable
         FlushBlobs();
         if (_eventsInChunk == 0)
             return;
-        var w = new VarintWriter();
-        w.Write((ulong)_firstEventInChunk);
-        w.Write((ulong)_eventsInChunk);
-        w.WriteRaw(_events.Written);
-        var events = w.Written.ToArray();
-        Enqueue(ChunkKind.Events, () => Compress(events));
+        // The chunk starts with the index of its first event and the count.
+        var events = new byte[2 * VarintWriter.MaxLength + _events.Length];
+        var length = VarintWriter.Encode(events, (ulong)_firstEventInChunk);
+        length += VarintWriter.Encode(events.AsSpan(length), (ulong)_eventsInChunk);
+        _events.Written.CopyTo(events.AsSpan(length));
+        length += _events.Length;
+        Enqueue(ChunkKind.Events, () => CompressedPayload([], events.AsSpan(0, length)));
         _events.Clear();
         _firstEventInChunk = _eventCount;
         _eventsInChunk = 0;
@@ -129,39 +143,48 @@ public sealed class TraceWriter : IDisposable
 
     void FlushBlobs()
     {
-        if (_blobData.Length == 0)
+        if (_blobLength == 0)
             return;
-        var directory = _blobDirectory.Written.ToArray();
-        // The filled buffer goes to the writer thread as it is; new blobs go to a fresh one.
+        // The directory goes first, prefixed by its length, then the compressed contents.
+        var prefix = new byte[VarintWriter.MaxLength + _blobDirectory.Length];
+        var prefixLength = VarintWriter.Encode(prefix, (ulong)_blobDirectory.Length);
+        _blobDirectory.Written.CopyTo(prefix.AsSpan(prefixLength));
+        prefixLength += _blobDirectory.Length;
+        // The filled buffer goes to the writer thread as it is, and comes back once compressed.
         var data = _blobData;
-        _blobData = NewBlobBuffer();
+        var length = _blobLength;
+        _blobData = _freeBlobBuffers.TryDequeue(out var free) ? free : NewBlobBuffer();
+        _blobLength = 0;
         Enqueue(ChunkKind.Blobs, () =>
         {
-            var w = new VarintWriter();
-            w.Write(directory);
-            w.WriteRaw(Compress(data.GetBuffer().AsSpan(0, (int)data.Length)));
-            return w.Written.ToArray();
+            var payload = CompressedPayload(prefix.AsSpan(0, prefixLength), data.AsSpan(0, length));
+            _freeBlobBuffers.Enqueue(data);
+            return payload;
         });
         _blobDirectory.Clear();
     }
 
     /// <summary>Room for a whole chunk of blobs (and the one that overflows it) without growing.</summary>
-    static MemoryStream NewBlobBuffer() => new(2 * BlobChunkBytes);
+    static byte[] NewBlobBuffer() => GC.AllocateUninitializedArray<byte>(2 * BlobChunkBytes);
 
     /// <summary>
-    /// Brotli at quality 1: on incompressible data (random input, compressed files) it runs
-    /// several times faster than zlib's fastest level, and it compresses code better.
+    /// On the writer thread: <paramref name="prefix"/> then <paramref name="data"/> compressed, in a
+    /// buffer that the next chunk reuses. Brotli at quality 1: on incompressible data (random input,
+    /// compressed files) it runs several times faster than zlib's fastest level, and it compresses code better.
     /// </summary>
-    internal static byte[] Compress(ReadOnlySpan<byte> data)
+    ReadOnlyMemory<byte> CompressedPayload(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> data)
     {
-        var output = new byte[BrotliEncoder.GetMaxCompressedLength(data.Length)];
-        if (!BrotliEncoder.TryCompress(data, output, out var written, quality: 1, window: 22))
+        var capacity = prefix.Length + BrotliEncoder.GetMaxCompressedLength(data.Length);
+        if (_payload.Length < capacity)
+            _payload = GC.AllocateUninitializedArray<byte>(capacity);
+        prefix.CopyTo(_payload);
+        if (!BrotliEncoder.TryCompress(data, _payload.AsSpan(prefix.Length), out var written, quality: 1, window: 22))
             throw new InvalidOperationException("Brotli could not compress a chunk");
-        return output.AsSpan(0, written).ToArray();
+        return _payload.AsMemory(0, prefix.Length + written);
     }
 
     /// <summary>Queues a chunk; <paramref name="payload"/> (compression included) runs on the writer thread.</summary>
-    void Enqueue(ChunkKind kind, Func<byte[]> payload)
+    void Enqueue(ChunkKind kind, Func<ReadOnlyMemory<byte>> payload)
     {
         if (_failure is { } failure)
             throw new IOException($"cannot write the trace: {failure.Message}", failure);
@@ -177,7 +200,7 @@ public sealed class TraceWriter : IDisposable
                 continue;
             try
             {
-                var payload = produce();
+                var payload = produce().Span;
                 BinaryPrimitives.WriteUInt32LittleEndian(header, TraceFormat.ChunkMagic);
                 header[4] = (byte)kind;
                 header[5] = header[6] = header[7] = 0;
@@ -214,6 +237,5 @@ public sealed class TraceWriter : IDisposable
         }
         _file.Dispose();
         _queue.Dispose();
-        _blobData.Dispose();
     }
 }

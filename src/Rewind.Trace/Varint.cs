@@ -13,17 +13,22 @@ public sealed class VarintWriter
     public ReadOnlySpan<byte> Written => _buffer.WrittenSpan;
     public void Clear() => _buffer.ResetWrittenCount();
 
-    public void Write(ulong value)
+    /// <summary>The most bytes one encoded number takes.</summary>
+    public const int MaxLength = 10;
+
+    public void Write(ulong value) => _buffer.Advance(Encode(_buffer.GetSpan(MaxLength), value));
+
+    /// <summary>Encodes <paramref name="value"/> at the start of <paramref name="destination"/>; returns the bytes written.</summary>
+    public static int Encode(Span<byte> destination, ulong value)
     {
-        var span = _buffer.GetSpan(10);
         var i = 0;
         while (value >= 0x80)
         {
-            span[i++] = (byte)(value | 0x80);
+            destination[i++] = (byte)(value | 0x80);
             value >>= 7;
         }
-        span[i++] = (byte)value;
-        _buffer.Advance(i);
+        destination[i++] = (byte)value;
+        return i;
     }
 
     public void WriteSigned(long value) => Write((ulong)((value << 1) ^ (value >> 63)));
