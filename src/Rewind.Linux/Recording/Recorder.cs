@@ -25,6 +25,7 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
     readonly OwnOutput _output = new();
     readonly List<Effect> _effects = [];
     readonly Dictionary<int, Dictionary<ulong, UInt128>> _pageHashes = []; // per pid: each page's hash at the last keyframe
+    readonly HashSet<int> _ranSinceKeyframe = [];
     readonly Dictionary<string, long> _filesRead = new(StringComparer.Ordinal);
     GuestProcess? _process;
 
@@ -111,6 +112,7 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
             return false;
         var result = next.ResumeResult;
         _writer.Append(new ThreadSwitchEvent(process.Instructions - 1, next.UniqueId, result));
+        _ranSinceKeyframe.Add(next.Process.Pid);
         process.SwitchTo(next, pc, result);
         process.Scheduler.Switched();
         return true;
@@ -165,6 +167,9 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
             .Select(p => Snapshot(process, p, p.CurrentThread.Context!)).ToArray();
         foreach (var pid in _pageHashes.Keys.Where(pid => process.FindProcess(pid) is not { IsGone: false }).ToList())
             _pageHashes.Remove(pid);
+        // The running process goes on running after the keyframe.
+        _ranSinceKeyframe.Clear();
+        _ranSinceKeyframe.Add(process.CurrentProcess.Pid);
         return running with { OtherProcesses = others };
     }
 
@@ -172,6 +177,9 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
     {
         var known = _pageHashes.GetValueOrDefault(process.Pid) ?? [];
         var changed = new List<PageRecord>();
+        // A process that has not run since the last keyframe changed none of its pages: no need to hash them again.
+        if (process != machine.CurrentProcess && _pageHashes.ContainsKey(process.Pid) && !_ranSinceKeyframe.Contains(process.Pid))
+            return Describe(machine, process, registers, changed);
         var current = new Dictionary<ulong, UInt128>(known.Count);
         foreach (var mapping in process.Memory.Mappings)
         {
@@ -190,15 +198,17 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
             mapping.MayHaveChanged = mapping.Protection.HasFlag(Protection.Write);
         }
         _pageHashes[process.Pid] = current;
+        return Describe(machine, process, registers, changed);
+    }
 
-        return new Keyframe(
+    Keyframe Describe(GuestProcess machine, ProcessState process, byte[] registers, List<PageRecord> changed) =>
+        new(
             machine.Instructions, _writer.EventCount, registers, process.Memory.BrkStart, process.Memory.Brk, process.Name,
             process.Memory.Areas.Select(m => new MappingRecord(m.Start, m.End, (int)m.Protection, m.Shared, m.Path, m.FileOffset, m.Label)).ToArray(),
             changed, SignalSnapshot.Capture(process),
             process.CurrentThread.UniqueId,
             process.Threads.Select(t => new ThreadRecord(t.Tid, t.UniqueId, t == process.CurrentThread ? [] : t.Context!, t.SignalMask)).ToArray(),
             new ProcessIdentity(process.Pid, process.ParentPid, process.ProcessGroup, process.Session, process.ExecutablePath), []);
-    }
 
     static unsafe ReadOnlySpan<byte> PageBytes(Mapping mapping, ulong page) =>
         new(mapping.Host + (page - mapping.Start), (int)AddressSpace.PageSize);
