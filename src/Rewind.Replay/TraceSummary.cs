@@ -12,8 +12,11 @@ public sealed record TraceSummary
     public required long Instructions { get; init; }
     public required long Syscalls { get; init; }
 
-    /// <summary>Threads the program ran, the main one included.</summary>
+    /// <summary>Threads the program ran, the main one included, in every process.</summary>
     public required long Threads { get; init; }
+
+    /// <summary>Processes of the run, the first one included.</summary>
+    public required long Processes { get; init; }
 
     public required long ThreadSwitches { get; init; }
     public required long Events { get; init; }
@@ -31,7 +34,7 @@ public sealed record TraceSummary
 
     public static TraceSummary Of(TraceReader trace)
     {
-        long syscalls = 0, events = 0, last = 0, threads = 1, switches = 0;
+        long syscalls = 0, events = 0, last = 0, threads = 1, processes = 1, switches = 0;
         ExitStatus? ending = null;
         var unsupported = new SortedSet<string>(StringComparer.Ordinal);
         var mapped = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -50,7 +53,8 @@ public sealed record TraceSummary
                     effects = syscall.Effects;
                     if (syscall.Unsupported)
                         unsupported.Add($"{SyscallNames.Name(syscall.Number)} ({syscall.Number})");
-                    threads += syscall.Effects.Count(e => e is ThreadCreatedEffect);
+                    threads += syscall.Effects.Count(e => e is ThreadCreatedEffect or ProcessCreatedEffect);
+                    processes += syscall.Effects.Count(e => e is ProcessCreatedEffect);
                     break;
                 case ThreadSwitchEvent:
                     switches++;
@@ -76,6 +80,7 @@ public sealed record TraceSummary
             Instructions = end?.Instructions ?? Math.Max(last, trace.LastRecordedInstruction()),
             Syscalls = syscalls,
             Threads = threads,
+            Processes = processes,
             ThreadSwitches = switches,
             Events = events,
             Keyframes = trace.KeyframeCount,

@@ -53,8 +53,8 @@ internal static class InfoCommand
         Row("Ended", Ending(s));
         Row("Instructions", s.Instructions.ToString("N0", CultureInfo.InvariantCulture));
         Row("Threads", string.Create(CultureInfo.InvariantCulture,
-            $"{s.Threads} (pid {h.ProcessId}), {s.ThreadSwitches:N0} switches, preempted after {h.PreemptAfter:N0} instructions"));
-        Row("Processes", "1");
+            $"{s.Threads}, {s.ThreadSwitches:N0} switches, preempted after {h.PreemptAfter:N0} instructions"));
+        Row("Processes", string.Create(CultureInfo.InvariantCulture, $"{s.Processes} (the first: pid {h.ProcessId})"));
         Row("Syscalls", s.Syscalls.ToString("N0", CultureInfo.InvariantCulture));
         Row("Keyframes", $"{s.Keyframes} (every {h.KeyframeInterval:N0} instructions)");
         Row("Trace size", $"{s.FileSize / 1e6:F2} MB: {s.StoredContentBytes / 1e6:F2} MB stored contents, {(s.FileSize - s.StoredContentBytes) / 1e6:F2} MB events and keyframes");
@@ -84,6 +84,8 @@ internal static class InfoCommand
             json.WriteString("ended", Ending(s));
             json.WriteNumber("instructions", s.Instructions);
             json.WriteNumber("syscalls", s.Syscalls);
+            json.WriteNumber("threads", s.Threads);
+            json.WriteNumber("processes", s.Processes);
             json.WriteNumber("keyframes", s.Keyframes);
             json.WriteNumber("fileBytes", s.FileSize);
             json.WriteNumber("storedContentBytes", s.StoredContentBytes);
