@@ -64,13 +64,7 @@ public sealed class SignalTraceTests
         using var reader = TraceReader.Open(trace);
         Assert.True(reader.KeyframeCount > 2, $"only {reader.KeyframeCount} keyframes");
         for (var keyframe = 0; keyframe < reader.KeyframeCount; keyframe++)
-        {
-            using var session = ReplaySession.Open(reader, verify: true, fromKeyframe: keyframe, leaveTraceOpen: true);
-            var ending = session.Run();
-            Assert.NotNull(ending);
-            Assert.Equal(reader.End!.Instructions, ending.Instructions);
-            Assert.Equal(reader.End.StateHash, session.Kernel.FinalStateHash);
-        }
+            KeyframeReplay.AssertReachesTheRecordedEnd(reader, keyframe);
     }
 
     /// <summary>Each delivery to a handler is an Exception event with the signal's name and si_code, as 'rewind events' lists them.</summary>

@@ -38,7 +38,8 @@ int main(void)
     printf("gettimeofday sane: %s\n",
            tv.tv_usec >= 0 && tv.tv_usec < 1000000 && diff >= 0 && diff < 60 ? "ok" : "FAIL");
     time_t now = time(NULL);
-    printf("time() agrees: %s\n", now >= real.tv_sec && now - real.tv_sec < 60 ? "ok" : "FAIL");
+    /* time() reads the kernel's coarse clock, which may still show the second before. */
+    printf("time() agrees: %s\n", now >= real.tv_sec - 1 && now - real.tv_sec < 60 ? "ok" : "FAIL");
 
     unsigned char r1[16], r2[16];
     memset(r1, 0, sizeof r1);

@@ -285,6 +285,9 @@ public sealed unsafe partial class GuestProcess : IDisposable
             if (_exit is null && (_fault.Signal != 0 || error != UcError.Ok || StoppedWithoutReason()))
                 TakeFault(error);
         }
+        var running = _processes.Count(p => p != Root && !p.IsGone);
+        if (running > 0 && _exit!.EndOfTrace is null)
+            Warn($"{running} other {(running == 1 ? "process was" : "processes were")} still running when the first one ended; the run ends with it");
         _kernel.Ended(this, _exit!);
         if (_hookFailure is { } late)
             ExceptionDispatchInfoThrow(late);

@@ -98,10 +98,7 @@ internal static unsafe class Sched
     [Syscall(SyscallNumber.setresgid)]
     static long SetAllGroupIds(GuestProcess p, in SyscallArgs a) => SetIds(p.Nondeterminism.User.Gid, a.A0, a.A1, a.A2);
 
-    /// <summary>
-    /// The set*id family: the guest runs as the user Rewind runs as, and may "change" to that same user
-    /// (what make and shells do when they drop privileges they never had); -1 leaves an id as it is; any other id is EPERM.
-    /// </summary>
+    /// <summary>Each id must be -1 (unchanged) or the current one.</summary>
     static long SetIds(uint current, params ReadOnlySpan<ulong> ids)
     {
         foreach (var id in ids)
