@@ -75,7 +75,7 @@ public static class IndexBuilder
                             lock (gate)
                                 running[worker] = null;
                         }
-                        var (read, write, execute, accessors) = indexer.Pages;
+                        var (read, write, execute, accessors) = indexer.TakePages();
                         results[k] = segment with { Read = read, Write = write, Execute = execute, Accessors = accessors };
                         Interlocked.Add(ref finished[worker], segment.Length);
                         Interlocked.Increment(ref done);

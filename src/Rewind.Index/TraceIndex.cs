@@ -7,14 +7,14 @@ namespace Rewind.Index;
 
 /// <summary>
 /// What a trace's queries need to know without replaying it: for every segment (keyframe to
-/// keyframe) the memory (64-byte lines) it read, wrote and executed, and the instruction counts of the sequencing
+/// keyframe) the memory (64-byte lines) it read, wrote and executed and when, and the instruction counts of the sequencing
 /// events that positions are made of. Built once per trace by <see cref="IndexBuilder"/> and kept
 /// beside it (TRACE.rwdx); rebuilt when missing, stale (the trace changed) or unreadable.
 /// </summary>
 public sealed class TraceIndex
 {
     /// <summary>Bumped on every change to the file layout; other versions are rebuilt.</summary>
-    public const int Version = 3;
+    public const int Version = 4;
 
     static ReadOnlySpan<byte> Magic => "REWINDIX"u8;
 
@@ -145,9 +145,9 @@ public sealed class TraceIndex
             var end = start + (long)r.ReadUnsigned();
             segments[i] = new SegmentInfo(keyframe, start, end)
             {
-                Read = ReadPages(ref r),
-                Write = ReadPages(ref r),
-                Execute = ReadPages(ref r),
+                Read = ReadPages(ref r, start),
+                Write = ReadPages(ref r, start),
+                Execute = ReadPages(ref r, start),
                 Accessors = ReadAccessors(ref r),
             };
         }
@@ -156,11 +156,26 @@ public sealed class TraceIndex
         return new TraceIndex(identity, instructions, sequencing, segments);
     }
 
-    static PageSet ReadPages(ref VarintReader r)
+    static PageSet ReadPages(ref VarintReader r, long segmentStart)
     {
         var (lines, lineChunks) = ReadKeys(ref r);
         var (pages, pageChunks) = ReadKeys(ref r);
-        return new PageSet(lines, lineChunks, pages, pageChunks);
+        return new PageSet(lines, lineChunks, pages, pageChunks, ReadRanges(ref r, segmentStart));
+    }
+
+    static (ulong[] Keys, ulong[] Chunks) ReadKeys(ref VarintReader r)
+    {
+        var count = r.ReadInt();
+        var keys = new ulong[count];
+        var chunks = new ulong[count];
+        ulong key = 0;
+        for (var i = 0; i < count; i++)
+        {
+            key += r.ReadUnsigned();
+            keys[i] = key;
+            chunks[i] = r.ReadUnsigned();
+        }
+        return (keys, chunks);
     }
 
     static AccessorSet ReadAccessors(ref VarintReader r)
@@ -184,19 +199,28 @@ public sealed class TraceIndex
         return new AccessorSet(pages, starts, [.. blocks]);
     }
 
-    static (ulong[] Keys, ulong[] Chunks) ReadKeys(ref VarintReader r)
+    /// <summary>Keys as deltas from the previous one; each key's ranges as the gap from the previous range's end (or the segment's start) and a length.</summary>
+    static RangeMap ReadRanges(ref VarintReader r, long segmentStart)
     {
-        var count = r.ReadInt();
-        var keys = new ulong[count];
-        var chunks = new ulong[count];
+        var keys = new ulong[r.ReadInt()];
+        var starts = new int[keys.Length + 1];
+        var ranges = new List<InstructionRange>();
         ulong key = 0;
-        for (var i = 0; i < count; i++)
+        for (var i = 0; i < keys.Length; i++)
         {
-            key += r.ReadUnsigned();
-            keys[i] = key;
-            chunks[i] = r.ReadUnsigned();
+            keys[i] = key += r.ReadUnsigned();
+            var count = r.ReadInt();
+            var end = segmentStart;
+            for (var j = 0; j < count; j++)
+            {
+                var first = end + (long)r.ReadUnsigned();
+                var last = first + (long)r.ReadUnsigned();
+                ranges.Add(new InstructionRange(first, last));
+                end = last + 1;
+            }
+            starts[i + 1] = ranges.Count;
         }
-        return (keys, chunks);
+        return new RangeMap(keys, starts, [.. ranges]);
     }
 
     /// <summary>Writes the index to <paramref name="path"/> (through a temporary file, so that readers never see half of it).</summary>
@@ -224,9 +248,9 @@ public sealed class TraceIndex
             w.Write((ulong)segment.Keyframe);
             w.Write((ulong)segment.Start);
             w.Write((ulong)segment.Length);
-            WritePages(w, segment.Read);
-            WritePages(w, segment.Write);
-            WritePages(w, segment.Execute);
+            WritePages(w, segment.Read, segment.Start);
+            WritePages(w, segment.Write, segment.Start);
+            WritePages(w, segment.Execute, segment.Start);
             WriteAccessors(w, segment.Accessors);
         }
         Span<byte> hash = stackalloc byte[16];
@@ -254,10 +278,23 @@ public sealed class TraceIndex
         }
     }
 
-    static void WritePages(VarintWriter w, PageSet set)
+    static void WritePages(VarintWriter w, PageSet set, long segmentStart)
     {
         WriteKeys(w, set.Lines, set.LineChunks);
         WriteKeys(w, set.Pages, set.PageChunks);
+        WriteRanges(w, set.Stretches, segmentStart);
+    }
+
+    static void WriteKeys(VarintWriter w, ReadOnlySpan<ulong> keys, ReadOnlySpan<ulong> chunks)
+    {
+        w.Write((ulong)keys.Length);
+        ulong previous = 0;
+        for (var i = 0; i < keys.Length; i++)
+        {
+            w.Write(keys[i] - previous);
+            previous = keys[i];
+            w.Write(chunks[i]);
+        }
     }
 
     static void WriteAccessors(VarintWriter w, AccessorSet accessors)
@@ -280,26 +317,40 @@ public sealed class TraceIndex
         }
     }
 
-    static void WriteKeys(VarintWriter w, ReadOnlySpan<ulong> keys, ReadOnlySpan<ulong> chunks)
+    static void WriteRanges(VarintWriter w, RangeMap map, long segmentStart)
     {
-        w.Write((ulong)keys.Length);
+        w.Write((ulong)map.Count);
         ulong previous = 0;
-        for (var i = 0; i < keys.Length; i++)
+        for (var i = 0; i < map.Count; i++)
         {
-            w.Write(keys[i] - previous);
-            previous = keys[i];
-            w.Write(chunks[i]);
+            w.Write(map.Keys[i] - previous);
+            previous = map.Keys[i];
+            var ranges = map.RangesOf(i);
+            w.Write((ulong)ranges.Length);
+            var end = segmentStart;
+            foreach (var range in ranges)
+            {
+                w.Write((ulong)(range.First - end));
+                w.Write((ulong)(range.Last - range.First));
+                end = range.Last + 1;
+            }
         }
     }
 
-    /// <summary>The segments whose chunks touch any byte of [first, last] in one of the ways in <paramref name="uses"/>, with those chunks.</summary>
-    public IEnumerable<(SegmentInfo Segment, ulong Chunks)> SegmentsTouching(ulong first, ulong last, PageUse uses)
+    /// <summary>
+    /// The segments that touched any byte of [first, last] in one of the ways in <paramref name="uses"/>,
+    /// each with the stretches of instructions that did it (sorted; overlapping and adjacent ones merged).
+    /// </summary>
+    public IEnumerable<(SegmentInfo Segment, IReadOnlyList<InstructionRange> Ranges)> SegmentsTouching(ulong first, ulong last, PageUse uses)
     {
         foreach (var segment in Segments)
         {
-            var chunks = segment.ChunksTouching(first, last, uses);
-            if (chunks != 0)
-                yield return (segment, chunks);
+            var ranges = new List<InstructionRange>();
+            segment.AddWindows(first, last, uses, ranges);
+            if (ranges.Count == 0)
+                continue;
+            InstructionRange.SortAndMerge(ranges);
+            yield return (segment, ranges);
         }
     }
 }

@@ -7,8 +7,8 @@ namespace Rewind.Query;
 /// <summary>
 /// TTD.Memory(begin, end, mask): every access to [begin, end) of the kinds in the mask, in
 /// execution order, streamed. Enumerating replays only the segments whose pages the index says
-/// were touched, and in them only the chunks that touched them, with hooks limited to the range;
-/// the other chunks run without memory hooks. Segments replay in parallel (one engine per core)
+/// were touched, and in them only the stretches of instructions that touched them (windows), with
+/// hooks limited to the range; the instructions between the windows run without memory hooks. Segments replay in parallel (one engine per core)
 /// ahead of the reader, which gets their results in order; memory use does not depend on the
 /// trace's length or on the number of results. Each enumeration runs the query again.
 /// </summary>
@@ -36,9 +36,22 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
     /// </summary>
     public bool PcHooksEverywhere { get; set; }
 
-    /// <summary>The segments that can hold matches, with the chunks of each to replay with hooks.</summary>
-    public IReadOnlyList<(SegmentInfo Segment, ulong Chunks)> Plan() =>
-        _session.Index.SegmentsTouching(Begin, End - 1, Mask.PageUses()).ToArray();
+    /// <summary>The segments that can hold matches, with the windows of each to replay with hooks, in order.</summary>
+    public IReadOnlyList<(SegmentInfo Segment, IReadOnlyList<InstructionRange> Windows)> Plan() =>
+        _session.Index.SegmentsTouching(Begin, End - 1, Mask.PageUses()).Select(p => (p.Segment, (IReadOnlyList<InstructionRange>)Windows(p.Ranges))).ToArray();
+
+    /// <summary>
+    /// Windows closer than this are replayed as one: each window costs adding the hooks and translating
+    /// the code again twice, about what this many instructions cost with memory hooks.
+    /// </summary>
+    const long WindowGap = 1 << 16;
+
+    static List<InstructionRange> Windows(IReadOnlyList<InstructionRange> ranges)
+    {
+        var windows = ranges.ToList();
+        InstructionRange.SortAndMerge(windows, WindowGap);
+        return windows;
+    }
 
     /// <summary>At most this many pc hooks: the engine checks every code hook's range at each hooked instruction.</summary>
     const int MaxCodeHooks = 16;
@@ -90,7 +103,7 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
     {
         readonly TraceSession _session;
         readonly MemoryQuerySpec _spec;
-        readonly IReadOnlyList<(SegmentInfo Segment, ulong Chunks)> _plan;
+        readonly IReadOnlyList<(SegmentInfo Segment, IReadOnlyList<InstructionRange> Windows)> _plan;
         readonly AccessBatches[] _results;
         readonly Thread[] _threads;
         readonly MemoryScanner?[] _active;
@@ -99,7 +112,7 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
         readonly bool _everywhere;
         int _next = -1;
 
-        public ScanRun(TraceSession session, MemoryQuerySpec spec, IReadOnlyList<(SegmentInfo, ulong)> plan, int workers, bool everywhere)
+        public ScanRun(TraceSession session, MemoryQuerySpec spec, IReadOnlyList<(SegmentInfo, IReadOnlyList<InstructionRange>)> plan, int workers, bool everywhere)
         {
             _everywhere = everywhere;
             _session = session;
@@ -163,7 +176,7 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
         /// <summary>Scans segment <paramref name="i"/>; null when done, else the last instruction delivered before the pc hooks fell short.</summary>
         long? ScanOnce(int worker, TraceReader reader, int i, bool everywhere, long skipThrough)
         {
-            var (segment, chunks) = _plan[i];
+            var (segment, windows) = _plan[i];
             var accessors = everywhere ? null : Accessors(segment);
             using var replay = SegmentReplay.Open(reader, segment.Keyframe);
             using var scanner = new MemoryScanner(replay, segment, _spec, _session.Timeline, _results[i]) { SkipThrough = skipThrough };
@@ -171,14 +184,14 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
                 _active[worker] = scanner;
             try
             {
-                foreach (var (start, end) in segment.Windows(chunks))
+                foreach (var window in windows)
                 {
-                    if (_cancel.IsCancellationRequested || !replay.RunToBlockHolding(start))
+                    if (_cancel.IsCancellationRequested || !replay.RunToBlockHolding(window.First))
                         break;
                     scanner.Install(accessors);
                     // Removed as the window ends, inside the run, so that the code after it runs without them.
                     replay.Stopping = scanner.RemoveHooks;
-                    var running = replay.RunToBlockAtOrAfter(end);
+                    var running = replay.RunToBlockAtOrAfter(window.Last + 1);
                     replay.Stopping = null;
                     scanner.Remove();
                     if (scanner.Failure is { } failure)
