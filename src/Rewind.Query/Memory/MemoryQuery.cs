@@ -8,8 +8,8 @@ namespace Rewind.Query;
 /// TTD.Memory(begin, end, mask): every access to [begin, end) of the kinds in the mask, in
 /// execution order, streamed. Enumerating replays only the segments whose pages the index says
 /// were touched, and in them only the stretches of instructions that touched them (windows), with
-/// hooks limited to the range; the instructions between the windows run without memory hooks. Segments replay in parallel (one engine per core)
-/// ahead of the reader, which gets their results in order; memory use does not depend on the
+/// hooks limited to the range; the instructions between the windows run without memory hooks.
+/// Segments replay in parallel (one engine per core) ahead of the reader, which gets their results in order; memory use does not depend on the
 /// trace's length or on the number of results. Each enumeration runs the query again.
 /// </summary>
 public sealed class MemoryQuery : IEnumerable<MemoryAccess>
@@ -98,9 +98,17 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
         }
     }
 
-    /// <summary>Worker threads replaying the planned segments, each with its own trace reader and engine.</summary>
+    /// <summary>
+    /// Worker threads replaying the planned segments, each with its own trace reader and engine. A
+    /// worker takes a run of consecutive segments and replays on from one into the next rather than
+    /// restoring each one's keyframe, which costs about as much as replaying a whole segment. Runs
+    /// start long and shorten as the segments run out, so that the workers finish together.
+    /// </summary>
     sealed class ScanRun : IDisposable
     {
+        /// <summary>Segments started at most this far ahead of the one being read: their results wait in memory.</summary>
+        const int MaxAhead = 16;
+
         readonly TraceSession _session;
         readonly MemoryQuerySpec _spec;
         readonly IReadOnlyList<(SegmentInfo Segment, IReadOnlyList<InstructionRange> Windows)> _plan;
@@ -109,8 +117,10 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
         readonly MemoryScanner?[] _active;
         readonly CancellationTokenSource _cancel = new();
         readonly Lock _gate = new();
+        readonly object _progress = new();
         readonly bool _everywhere;
-        int _next = -1;
+        int _next;
+        int _read;
 
         public ScanRun(TraceSession session, MemoryQuerySpec spec, IReadOnlyList<(SegmentInfo, IReadOnlyList<InstructionRange>)> plan, int workers, bool everywhere)
         {
@@ -131,54 +141,111 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
             }
         }
 
-        public IEnumerable<MemoryAccess> Results(int segment) => _results[segment].Read();
-
-        void Work(int worker)
+        /// <summary>The results of planned segment <paramref name="entry"/>; read them in order.</summary>
+        public IEnumerable<MemoryAccess> Results(int entry)
         {
-            TraceReader? reader = null;
-            try
+            foreach (var access in _results[entry].Read())
+                yield return access;
+            lock (_progress)
             {
-                int i;
-                while (!_cancel.IsCancellationRequested && (i = Interlocked.Increment(ref _next)) < _plan.Count)
-                {
-                    try
-                    {
-                        reader ??= TraceReader.Open(_session.Path);
-                        Scan(worker, reader, i);
-                        _results[i].Complete();
-                    }
-                    catch (Exception e)
-                    {
-                        _results[i].Complete(e);
-                    }
-                }
-            }
-            finally
-            {
-                reader?.Dispose();
-                // Segments nobody took (after a cancellation) end empty.
-                int rest;
-                while ((rest = Interlocked.Increment(ref _next)) < _plan.Count)
-                    _results[rest].Complete(new OperationCanceledException());
+                _read = entry + 1;
+                Monitor.PulseAll(_progress);
             }
         }
 
-        void Scan(int worker, TraceReader reader, int i)
+        /// <summary>
+        /// The next run of consecutive planned segments: a share of what is left, so that runs shorten
+        /// towards the end, and short enough that every worker's run fits in <see cref="MaxAhead"/>.
+        /// </summary>
+        bool TakeRun(out int first, out int count)
         {
+            lock (_gate)
+            {
+                first = _next;
+                count = Math.Clamp((_plan.Count - _next) / (2 * _threads.Length), 1, Math.Max(1, MaxAhead / _threads.Length));
+                _next = Math.Min(_plan.Count, _next + count);
+                count = _next - first;
+                return count > 0;
+            }
+        }
+
+        /// <summary>Waits until the reader is close enough behind <paramref name="entry"/>; false when the query was cancelled.</summary>
+        bool WaitForReader(int entry)
+        {
+            lock (_progress)
+            {
+                while (entry >= _read + MaxAhead && !_cancel.IsCancellationRequested)
+                    Monitor.Wait(_progress);
+            }
+            return !_cancel.IsCancellationRequested;
+        }
+
+        void Work(int worker)
+        {
+            // After a cancellation every segment still ends, empty, so that nobody waits for it.
+            while (TakeRun(out var first, out var count))
+            {
+                TraceReader? reader = null;
+                SegmentReplay? replay = null;
+                try
+                {
+                    for (var i = first; i < first + count; i++)
+                    {
+                        try
+                        {
+                            if (!WaitForReader(i))
+                                throw new OperationCanceledException();
+                            // A reader per run: its cache keeps the stored pages of this run's keyframes only.
+                            reader ??= TraceReader.Open(_session.Path);
+                            Scan(worker, reader, i, ref replay);
+                            _results[i].Complete();
+                        }
+                        catch (Exception e)
+                        {
+                            replay?.Dispose();
+                            replay = null;
+                            _results[i].Complete(e);
+                        }
+                    }
+                }
+                finally
+                {
+                    replay?.Dispose();
+                    reader?.Dispose();
+                }
+            }
+        }
+
+        /// <summary>Scans planned segment <paramref name="i"/> with <paramref name="replay"/>, which it opens, replaces or leaves for the next segment.</summary>
+        void Scan(int worker, TraceReader reader, int i, ref SegmentReplay? replay)
+        {
+            var (segment, windows) = _plan[i];
+            // Run on from the segment before unless that replay has passed this segment's first window.
+            if (replay is not null && (replay.Exited is not null || replay.Instructions > windows[0].First))
+            {
+                replay.Dispose();
+                replay = null;
+            }
             // When an access comes from code the index did not list, scan the segment again with pc
             // hooks on all code, leaving out what the first scan delivered.
             long skipThrough = -1;
             var everywhere = _everywhere;
-            while (ScanOnce(worker, reader, i, everywhere, skipThrough) is { } delivered)
+            while (true)
+            {
+                replay ??= SegmentReplay.Open(reader, segment.Keyframe);
+                if (ScanOnce(worker, replay, i, everywhere, skipThrough) is not { } delivered)
+                    return;
+                replay.Dispose();
+                replay = null;
                 (everywhere, skipThrough) = (true, delivered);
+            }
         }
 
         /// <summary>Scans segment <paramref name="i"/>; null when done, else the last instruction delivered before the pc hooks fell short.</summary>
-        long? ScanOnce(int worker, TraceReader reader, int i, bool everywhere, long skipThrough)
+        long? ScanOnce(int worker, SegmentReplay replay, int i, bool everywhere, long skipThrough)
         {
             var (segment, windows) = _plan[i];
             var accessors = everywhere ? null : Accessors(segment);
-            using var replay = SegmentReplay.Open(reader, segment.Keyframe);
             using var scanner = new MemoryScanner(replay, segment, _spec, _session.Timeline, _results[i]) { SkipThrough = skipThrough };
             lock (_gate)
                 _active[worker] = scanner;
@@ -227,6 +294,8 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
         public void Dispose()
         {
             _cancel.Cancel();
+            lock (_progress)
+                Monitor.PulseAll(_progress);
             lock (_gate)
             {
                 foreach (var scanner in _active)
