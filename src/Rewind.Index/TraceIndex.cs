@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using Microsoft.Win32.SafeHandles;
 using Rewind.Trace;
 using Rewind.Trace.Positions;
 
@@ -9,7 +10,9 @@ namespace Rewind.Index;
 /// What a trace's queries need to know without replaying it: for every segment (keyframe to
 /// keyframe) the memory (64-byte lines) it read, wrote and executed and when, and the instruction counts of the sequencing
 /// events that positions are made of. Built once per trace by <see cref="IndexBuilder"/> and kept
-/// beside it (TRACE.rwdx); rebuilt when missing, stale (the trace changed) or unreadable.
+/// beside it (TRACE.rwdx); rebuilt when missing, stale (the trace changed) or unreadable. An index
+/// read from its file keeps only the segments' bounds in memory and reads a segment's pages when
+/// asked for it, so that its memory use does not grow with the trace.
 /// </summary>
 public sealed class TraceIndex
 {
@@ -21,11 +24,17 @@ public sealed class TraceIndex
     Timeline? _timeline;
 
     public TraceIndex(TraceIdentity identity, long instructions, IReadOnlyList<long> sequencing, IReadOnlyList<SegmentInfo> segments)
+        : this(identity, instructions, sequencing, segments, [.. segments.Select(s => new SegmentInfo(s.Keyframe, s.Start, s.End))])
+    {
+    }
+
+    TraceIndex(TraceIdentity identity, long instructions, IReadOnlyList<long> sequencing, IReadOnlyList<SegmentInfo> segments, IReadOnlyList<SegmentInfo> bounds)
     {
         Identity = identity;
         Instructions = instructions;
         SequencingInstructions = sequencing;
         Segments = segments;
+        SegmentBounds = bounds;
     }
 
     /// <summary>The trace file this index describes.</summary>
@@ -37,7 +46,11 @@ public sealed class TraceIndex
     /// <summary>Instruction counts of the sequencing events (syscalls, signals, exit), in order.</summary>
     public IReadOnlyList<long> SequencingInstructions { get; }
 
+    /// <summary>The segments with the memory they touched; read from the index file at each access when the index was loaded from one.</summary>
     public IReadOnlyList<SegmentInfo> Segments { get; }
+
+    /// <summary>The segments' keyframes and instructions alone (their page sets empty), kept in memory.</summary>
+    public IReadOnlyList<SegmentInfo> SegmentBounds { get; }
 
     /// <summary>Where the index was read from or saved to; null when it could not be saved (it then lives in memory only).</summary>
     public string? FilePath { get; internal set; }
@@ -76,7 +89,10 @@ public sealed class TraceIndex
         {
             if (index.TrySave(candidate))
             {
+                // Read back, so that the segments' pages leave memory.
+                index = TryLoad(candidate, identity) ?? index;
                 index.FilePath = candidate;
+                index.Built = true;
                 break;
             }
         }
@@ -98,13 +114,17 @@ public sealed class TraceIndex
         yield return Path.Combine(cache, "rewind", $"{name:x16}-{identity.HeaderHash:x8}.rwdx");
     }
 
-    /// <summary>Reads an index file; null when it is missing, of another version, for another trace or damaged.</summary>
+    /// <summary>
+    /// Reads an index file's header and segment table, after checking the whole file against its hash;
+    /// null when it is missing, of another version, for another trace or damaged. The file stays open
+    /// for reading segments (replacing it does not disturb this index).
+    /// </summary>
     public static TraceIndex? TryLoad(string path, TraceIdentity identity)
     {
-        byte[] bytes;
+        SafeFileHandle file;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            file = File.OpenHandle(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -112,24 +132,34 @@ public sealed class TraceIndex
         }
         try
         {
-            return Decode(bytes, identity);
+            if (Load(file, identity) is { } index)
+                return index;
         }
-        catch (Exception e) when (e is InvalidDataException or IndexOutOfRangeException or ArgumentException or OverflowException or FormatException)
+        catch (Exception e) when (e is IOException or InvalidDataException or IndexOutOfRangeException or ArgumentException or OverflowException or FormatException)
         {
-            return null;
         }
+        file.Dispose();
+        return null;
     }
 
-    static TraceIndex? Decode(byte[] bytes, TraceIdentity identity)
+    const int Prefix = 12, Trailer = 8 + 16;
+
+    static TraceIndex? Load(SafeFileHandle file, TraceIdentity identity)
     {
-        const int prefix = 12, trailer = 16;
-        if (bytes.Length < prefix + trailer || !bytes.AsSpan(0, 8).SequenceEqual(Magic)
-            || BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8)) != Version)
+        var length = RandomAccess.GetLength(file);
+        if (length < Prefix + Trailer)
             return null;
-        var body = bytes.AsSpan(0, bytes.Length - trailer);
-        if (XxHash128.HashToUInt128(body) != BinaryPrimitives.ReadUInt128LittleEndian(bytes.AsSpan(bytes.Length - trailer)))
+        Span<byte> prefix = stackalloc byte[Prefix];
+        RandomAccess.Read(file, prefix, 0);
+        if (!prefix[..8].SequenceEqual(Magic) || BinaryPrimitives.ReadInt32LittleEndian(prefix[8..]) != Version)
             return null;
-        var r = new VarintReader(body[prefix..]);
+        Span<byte> trailer = stackalloc byte[Trailer];
+        RandomAccess.Read(file, trailer, length - Trailer);
+        var headerStart = BinaryPrimitives.ReadInt64LittleEndian(trailer);
+        if (headerStart < Prefix || headerStart > length - Trailer || HashOf(file, length - 16) != BinaryPrimitives.ReadUInt128LittleEndian(trailer[8..]))
+            return null;
+        var header = ReadAt(file, headerStart, (int)(length - Trailer - headerStart));
+        var r = new VarintReader(header);
         var stored = new TraceIdentity((long)r.ReadUnsigned(), (long)r.ReadUnsigned(), r.ReadHash());
         if (stored != identity)
             return null;
@@ -138,22 +168,79 @@ public sealed class TraceIndex
         long previous = 0;
         for (var i = 0; i < sequencing.Length; i++)
             sequencing[i] = previous += (long)r.ReadUnsigned();
-        var segments = new SegmentInfo[r.ReadInt()];
-        for (var i = 0; i < segments.Length; i++)
+        var bounds = new SegmentInfo[r.ReadInt()];
+        var places = new (long Offset, int Length)[bounds.Length];
+        for (var i = 0; i < bounds.Length; i++)
         {
             var (keyframe, start) = (r.ReadInt(), (long)r.ReadUnsigned());
-            var end = start + (long)r.ReadUnsigned();
-            segments[i] = new SegmentInfo(keyframe, start, end)
-            {
-                Read = ReadPages(ref r, start),
-                Write = ReadPages(ref r, start),
-                Execute = ReadPages(ref r, start),
-                Accessors = ReadAccessors(ref r),
-            };
+            bounds[i] = new SegmentInfo(keyframe, start, start + (long)r.ReadUnsigned());
+            places[i] = ((long)r.ReadUnsigned(), r.ReadInt());
+            if (places[i].Offset < Prefix || places[i].Offset + places[i].Length > headerStart)
+                return null;
         }
         if (!r.AtEnd)
             return null;
-        return new TraceIndex(identity, instructions, sequencing, segments);
+        return new TraceIndex(identity, instructions, sequencing, new StoredSegments(file, bounds, places), bounds);
+    }
+
+    static UInt128 HashOf(SafeFileHandle file, long length)
+    {
+        var hash = new XxHash128();
+        var buffer = new byte[1 << 16];
+        for (long offset = 0; offset < length;)
+        {
+            var read = RandomAccess.Read(file, buffer.AsSpan(0, (int)Math.Min(buffer.Length, length - offset)), offset);
+            if (read <= 0)
+                throw new InvalidDataException("the index file ended early");
+            hash.Append(buffer.AsSpan(0, read));
+            offset += read;
+        }
+        return hash.GetCurrentHashAsUInt128();
+    }
+
+    static byte[] ReadAt(SafeFileHandle file, long offset, int length)
+    {
+        var bytes = new byte[length];
+        for (var done = 0; done < length;)
+        {
+            var read = RandomAccess.Read(file, bytes.AsSpan(done), offset + done);
+            if (read <= 0)
+                throw new InvalidDataException("the index file ended early");
+            done += read;
+        }
+        return bytes;
+    }
+
+    /// <summary>The segments of an index file, each read and decoded when asked for.</summary>
+    sealed class StoredSegments(SafeFileHandle file, SegmentInfo[] bounds, (long Offset, int Length)[] places) : IReadOnlyList<SegmentInfo>
+    {
+        public int Count => bounds.Length;
+
+        public SegmentInfo this[int index]
+        {
+            get
+            {
+                var (offset, length) = places[index];
+                var r = new VarintReader(ReadAt(file, offset, length));
+                var start = bounds[index].Start;
+                var segment = bounds[index] with
+                {
+                    Read = ReadPages(ref r, start),
+                    Write = ReadPages(ref r, start),
+                    Execute = ReadPages(ref r, start),
+                    Accessors = ReadAccessors(ref r),
+                };
+                return r.AtEnd ? segment : throw new InvalidDataException($"segment {index} of the index file is damaged");
+            }
+        }
+
+        public IEnumerator<SegmentInfo> GetEnumerator()
+        {
+            for (var i = 0; i < bounds.Length; i++)
+                yield return this[i];
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     static PageSet ReadPages(ref VarintReader r, long segmentStart)
@@ -223,45 +310,74 @@ public sealed class TraceIndex
         return new RangeMap(keys, starts, [.. ranges]);
     }
 
-    /// <summary>Writes the index to <paramref name="path"/> (through a temporary file, so that readers never see half of it).</summary>
+    /// <summary>
+    /// Writes the index to <paramref name="path"/> (through a temporary file, so that readers never see
+    /// half of it): the segments, then a header with the segment table, the header's offset and a hash
+    /// of all that.
+    /// </summary>
     public bool TrySave(string path)
     {
-        var w = new VarintWriter();
-        w.WriteRaw(Magic);
-        Span<byte> version = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32LittleEndian(version, Version);
-        w.WriteRaw(version);
-        w.Write((ulong)Identity.Size);
-        w.Write((ulong)Identity.ModifiedTicks);
-        w.Write(Identity.HeaderHash);
-        w.Write((ulong)Instructions);
-        w.Write((ulong)SequencingInstructions.Count);
-        long previous = 0;
-        foreach (var instruction in SequencingInstructions)
-        {
-            w.Write((ulong)(instruction - previous));
-            previous = instruction;
-        }
-        w.Write((ulong)Segments.Count);
-        foreach (var segment in Segments)
-        {
-            w.Write((ulong)segment.Keyframe);
-            w.Write((ulong)segment.Start);
-            w.Write((ulong)segment.Length);
-            WritePages(w, segment.Read, segment.Start);
-            WritePages(w, segment.Write, segment.Start);
-            WritePages(w, segment.Execute, segment.Start);
-            WriteAccessors(w, segment.Accessors);
-        }
-        Span<byte> hash = stackalloc byte[16];
-        BinaryPrimitives.WriteUInt128LittleEndian(hash, XxHash128.HashToUInt128(w.Written));
-        w.WriteRaw(hash);
-
         var temporary = $"{path}.{Environment.ProcessId}.tmp";
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            File.WriteAllBytes(temporary, w.Written.ToArray());
+            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
+            {
+                var hash = new XxHash128();
+                void Write(ReadOnlySpan<byte> bytes)
+                {
+                    file.Write(bytes);
+                    hash.Append(bytes);
+                }
+
+                Span<byte> prefix = stackalloc byte[Prefix];
+                Magic.CopyTo(prefix);
+                BinaryPrimitives.WriteInt32LittleEndian(prefix[8..], Version);
+                Write(prefix);
+                var places = new (long Offset, int Length)[Segments.Count];
+                var w = new VarintWriter();
+                for (var i = 0; i < Segments.Count; i++)
+                {
+                    var segment = Segments[i];
+                    w.Clear();
+                    WritePages(w, segment.Read, segment.Start);
+                    WritePages(w, segment.Write, segment.Start);
+                    WritePages(w, segment.Execute, segment.Start);
+                    WriteAccessors(w, segment.Accessors);
+                    places[i] = (file.Position, w.Length);
+                    Write(w.Written);
+                }
+                var headerStart = file.Position;
+                w.Clear();
+                w.Write((ulong)Identity.Size);
+                w.Write((ulong)Identity.ModifiedTicks);
+                w.Write(Identity.HeaderHash);
+                w.Write((ulong)Instructions);
+                w.Write((ulong)SequencingInstructions.Count);
+                long previous = 0;
+                foreach (var instruction in SequencingInstructions)
+                {
+                    w.Write((ulong)(instruction - previous));
+                    previous = instruction;
+                }
+                w.Write((ulong)SegmentBounds.Count);
+                for (var i = 0; i < SegmentBounds.Count; i++)
+                {
+                    var segment = SegmentBounds[i];
+                    w.Write((ulong)segment.Keyframe);
+                    w.Write((ulong)segment.Start);
+                    w.Write((ulong)segment.Length);
+                    w.Write((ulong)places[i].Offset);
+                    w.Write((ulong)places[i].Length);
+                }
+                Write(w.Written);
+                Span<byte> position = stackalloc byte[8];
+                BinaryPrimitives.WriteInt64LittleEndian(position, headerStart);
+                Write(position);
+                Span<byte> digest = stackalloc byte[16];
+                BinaryPrimitives.WriteUInt128LittleEndian(digest, hash.GetCurrentHashAsUInt128());
+                file.Write(digest);
+            }
             File.Move(temporary, path, overwrite: true);
             return true;
         }

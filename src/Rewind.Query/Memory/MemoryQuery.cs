@@ -36,9 +36,33 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
     /// </summary>
     public bool PcHooksEverywhere { get; set; }
 
-    /// <summary>The segments that can hold matches, with the windows of each to replay with hooks, in order.</summary>
-    public IReadOnlyList<(SegmentInfo Segment, IReadOnlyList<InstructionRange> Windows)> Plan() =>
-        _session.Index.SegmentsTouching(Begin, End - 1, Mask.PageUses()).Select(p => (p.Segment, (IReadOnlyList<InstructionRange>)Windows(p.Ranges))).ToArray();
+    /// <summary>The segments that can hold matches (their bounds), with the windows of each to replay with hooks, in order.</summary>
+    public IReadOnlyList<(SegmentInfo Segment, IReadOnlyList<InstructionRange> Windows)> Plan() => [.. Planned().Select(p => (p.Bounds, p.Windows))];
+
+    /// <summary>
+    /// A segment to scan: its bounds, its windows and the code that can read or write the range there
+    /// (null: any code, or the query asks for no data accesses). Its pages are not kept: read from the
+    /// index file one segment at a time, they would otherwise fill memory on a long trace.
+    /// </summary>
+    sealed record PlannedSegment(SegmentInfo Bounds, IReadOnlyList<InstructionRange> Windows, List<(ulong Start, ulong End)>? Accessors);
+
+    IEnumerable<PlannedSegment> Planned() =>
+        _session.Index.SegmentsTouching(Begin, End - 1, Mask.PageUses())
+            .Select(p => new PlannedSegment(new SegmentInfo(p.Segment.Keyframe, p.Segment.Start, p.Segment.End), Windows(p.Ranges), Accessors(p.Segment)));
+
+    /// <summary>
+    /// The code that read or wrote the range's pages in <paramref name="segment"/>, as merged
+    /// ranges; null when the query needs no pc hooks for data, or the index could not list the code.
+    /// </summary>
+    List<(ulong Start, ulong End)>? Accessors(SegmentInfo segment)
+    {
+        if ((Mask & (MemoryMask.Read | MemoryMask.Write | MemoryMask.Change)) == 0)
+            return null;
+        var blocks = new List<(ulong Start, uint Size)>();
+        if (!segment.Accessors.TryGetBlocks(Begin >> 12, (End - 1) >> 12, blocks))
+            return null;
+        return MergeRanges(blocks.Select(b => (b.Start, b.Start + Math.Max(b.Size, 1u))), MaxCodeHooks);
+    }
 
     /// <summary>
     /// Windows closer than this are replayed as one: each window costs adding the hooks and translating
@@ -87,11 +111,11 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
 
     IEnumerable<MemoryAccess> Scan()
     {
-        var plan = Plan();
-        if (plan.Count == 0)
+        var plan = Planned().ToArray();
+        if (plan.Length == 0)
             yield break;
-        using var run = new ScanRun(_session, _spec, plan, Math.Max(1, Math.Min(Workers, plan.Count)), PcHooksEverywhere);
-        for (var i = 0; i < plan.Count; i++)
+        using var run = new ScanRun(_session, _spec, plan, Math.Max(1, Math.Min(Workers, plan.Length)), PcHooksEverywhere);
+        for (var i = 0; i < plan.Length; i++)
         {
             foreach (var access in run.Results(i))
                 yield return access;
@@ -111,7 +135,7 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
 
         readonly TraceSession _session;
         readonly MemoryQuerySpec _spec;
-        readonly IReadOnlyList<(SegmentInfo Segment, IReadOnlyList<InstructionRange> Windows)> _plan;
+        readonly PlannedSegment[] _plan;
         readonly AccessBatches[] _results;
         readonly Thread[] _threads;
         readonly MemoryScanner?[] _active;
@@ -122,14 +146,14 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
         int _next;
         int _read;
 
-        public ScanRun(TraceSession session, MemoryQuerySpec spec, IReadOnlyList<(SegmentInfo, IReadOnlyList<InstructionRange>)> plan, int workers, bool everywhere)
+        public ScanRun(TraceSession session, MemoryQuerySpec spec, PlannedSegment[] plan, int workers, bool everywhere)
         {
             _everywhere = everywhere;
             _session = session;
             _spec = spec;
             _plan = plan;
-            _results = new AccessBatches[plan.Count];
-            for (var i = 0; i < plan.Count; i++)
+            _results = new AccessBatches[plan.Length];
+            for (var i = 0; i < plan.Length; i++)
                 _results[i] = new AccessBatches(_cancel.Token);
             _active = new MemoryScanner?[workers];
             _threads = new Thread[workers];
@@ -162,8 +186,8 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
             lock (_gate)
             {
                 first = _next;
-                count = Math.Clamp((_plan.Count - _next) / (2 * _threads.Length), 1, Math.Max(1, MaxAhead / _threads.Length));
-                _next = Math.Min(_plan.Count, _next + count);
+                count = Math.Clamp((_plan.Length - _next) / (2 * _threads.Length), 1, Math.Max(1, MaxAhead / _threads.Length));
+                _next = Math.Min(_plan.Length, _next + count);
                 count = _next - first;
                 return count > 0;
             }
@@ -219,7 +243,7 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
         /// <summary>Scans planned segment <paramref name="i"/> with <paramref name="replay"/>, which it opens, replaces or leaves for the next segment.</summary>
         void Scan(int worker, TraceReader reader, int i, ref SegmentReplay? replay)
         {
-            var (segment, windows) = _plan[i];
+            var (segment, windows, _) = _plan[i];
             // Run on from the segment before unless that replay has passed this segment's first window.
             if (replay is not null && (replay.Exited is not null || replay.Instructions > windows[0].First))
             {
@@ -244,8 +268,8 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
         /// <summary>Scans segment <paramref name="i"/>; null when done, else the last instruction delivered before the pc hooks fell short.</summary>
         long? ScanOnce(int worker, SegmentReplay replay, int i, bool everywhere, long skipThrough)
         {
-            var (segment, windows) = _plan[i];
-            var accessors = everywhere ? null : Accessors(segment);
+            var (segment, windows, indexed) = _plan[i];
+            var accessors = everywhere ? null : indexed;
             using var scanner = new MemoryScanner(replay, segment, _spec, _session.Timeline, _results[i]) { SkipThrough = skipThrough };
             lock (_gate)
                 _active[worker] = scanner;
@@ -275,20 +299,6 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
                 lock (_gate)
                     _active[worker] = null;
             }
-        }
-
-        /// <summary>
-        /// The code that read or wrote the range's pages in <paramref name="segment"/>, as merged
-        /// ranges; null when the query needs no pc hooks for data, or the index could not list the code.
-        /// </summary>
-        List<(ulong Start, ulong End)>? Accessors(SegmentInfo segment)
-        {
-            if ((_spec.Mask & (MemoryMask.Read | MemoryMask.Write | MemoryMask.Change)) == 0)
-                return null;
-            var blocks = new List<(ulong Start, uint Size)>();
-            if (!segment.Accessors.TryGetBlocks(_spec.Begin >> 12, (_spec.End - 1) >> 12, blocks))
-                return null;
-            return MergeRanges(blocks.Select(b => (b.Start, b.Start + Math.Max(b.Size, 1u))), MaxCodeHooks);
         }
 
         public void Dispose()
