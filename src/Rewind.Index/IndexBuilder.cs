@@ -51,10 +51,10 @@ public static class IndexBuilder
         {
             try
             {
+                // One reader for all of this worker's runs: opening one reads the whole trace file.
+                using var reader = TraceReader.Open(tracePath);
                 while (failure is null && !cancellation.IsCancellationRequested && TakeRun(out var first, out var count))
                 {
-                    // A reader per run: its cache keeps the stored pages of this run's keyframe only, however long the trace.
-                    using var reader = TraceReader.Open(tracePath);
                     using var replay = SegmentReplay.Open(reader, first);
                     using var indexer = new SegmentIndexer(replay, plan[first]);
                     for (var k = first; k < first + count && failure is null && !cancellation.IsCancellationRequested; k++)

@@ -206,37 +206,43 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
 
         void Work(int worker)
         {
-            // After a cancellation every segment still ends, empty, so that nobody waits for it.
-            while (TakeRun(out var first, out var count))
+            // One reader for all of this worker's runs: opening one reads the whole trace file.
+            TraceReader? reader = null;
+            try
             {
-                TraceReader? reader = null;
-                SegmentReplay? replay = null;
-                try
+                // After a cancellation every segment still ends, empty, so that nobody waits for it.
+                while (TakeRun(out var first, out var count))
                 {
-                    for (var i = first; i < first + count; i++)
+                    SegmentReplay? replay = null;
+                    try
                     {
-                        try
+                        for (var i = first; i < first + count; i++)
                         {
-                            if (!WaitForReader(i))
-                                throw new OperationCanceledException();
-                            // A reader per run: its cache keeps the stored pages of this run's keyframes only.
-                            reader ??= TraceReader.Open(_session.Path);
-                            Scan(worker, reader, i, ref replay);
-                            _results[i].Complete();
-                        }
-                        catch (Exception e)
-                        {
-                            replay?.Dispose();
-                            replay = null;
-                            _results[i].Complete(e);
+                            try
+                            {
+                                if (!WaitForReader(i))
+                                    throw new OperationCanceledException();
+                                reader ??= TraceReader.Open(_session.Path);
+                                Scan(worker, reader, i, ref replay);
+                                _results[i].Complete();
+                            }
+                            catch (Exception e)
+                            {
+                                replay?.Dispose();
+                                replay = null;
+                                _results[i].Complete(e);
+                            }
                         }
                     }
+                    finally
+                    {
+                        replay?.Dispose();
+                    }
                 }
-                finally
-                {
-                    replay?.Dispose();
-                    reader?.Dispose();
-                }
+            }
+            finally
+            {
+                reader?.Dispose();
             }
         }
 
