@@ -13,9 +13,10 @@ public enum PageUse
 /// <summary>
 /// One segment of a trace: the instructions from keyframe <see cref="Keyframe"/> up to the next
 /// keyframe (or the end), with the memory they read, wrote and executed and the stretches of
-/// instructions that did it. A segment is cut into 64 chunks of about equal length, and the index
-/// keeps at most one stretch per chunk for each line, so that a query runs the instructions between
-/// the stretches that touch what it asks about without memory hooks.
+/// instructions that did it. A segment is cut into 64 chunks of about equal length; the index keeps
+/// the chunks in which each line was touched and at most one stretch per chunk for each page, so
+/// that a query runs the instructions outside the stretches that touch what it asks about without
+/// memory hooks.
 /// </summary>
 public sealed record SegmentInfo(int Keyframe, long Start, long End)
 {
