@@ -28,7 +28,7 @@ public sealed class TraceIndex
     {
     }
 
-    TraceIndex(TraceIdentity identity, long instructions, IReadOnlyList<long> sequencing, IReadOnlyList<SegmentInfo> segments, IReadOnlyList<SegmentInfo> bounds)
+    internal TraceIndex(TraceIdentity identity, long instructions, IReadOnlyList<long> sequencing, IReadOnlyList<SegmentInfo> segments, IReadOnlyList<SegmentInfo> bounds)
     {
         Identity = identity;
         Instructions = instructions;
@@ -211,28 +211,52 @@ public sealed class TraceIndex
         return bytes;
     }
 
+    /// <summary>A segment's pages and accessors, as the file holds them.</summary>
+    internal static byte[] Encode(SegmentInfo segment)
+    {
+        var w = new VarintWriter();
+        WritePages(w, segment.Read, segment.Start);
+        WritePages(w, segment.Write, segment.Start);
+        WritePages(w, segment.Execute, segment.Start);
+        WriteAccessors(w, segment.Accessors);
+        return w.Written.ToArray();
+    }
+
+    static SegmentInfo Decode(SegmentInfo bounds, ReadOnlySpan<byte> bytes)
+    {
+        var r = new VarintReader(bytes);
+        var segment = bounds with
+        {
+            Read = ReadPages(ref r, bounds.Start),
+            Write = ReadPages(ref r, bounds.Start),
+            Execute = ReadPages(ref r, bounds.Start),
+            Accessors = ReadAccessors(ref r),
+        };
+        return r.AtEnd ? segment : throw new InvalidDataException($"segment {bounds.Keyframe} of the index is damaged");
+    }
+
     /// <summary>The segments of an index file, each read and decoded when asked for.</summary>
     sealed class StoredSegments(SafeFileHandle file, SegmentInfo[] bounds, (long Offset, int Length)[] places) : IReadOnlyList<SegmentInfo>
     {
         public int Count => bounds.Length;
 
-        public SegmentInfo this[int index]
+        public SegmentInfo this[int index] => Decode(bounds[index], ReadAt(file, places[index].Offset, places[index].Length));
+
+        public IEnumerator<SegmentInfo> GetEnumerator()
         {
-            get
-            {
-                var (offset, length) = places[index];
-                var r = new VarintReader(ReadAt(file, offset, length));
-                var start = bounds[index].Start;
-                var segment = bounds[index] with
-                {
-                    Read = ReadPages(ref r, start),
-                    Write = ReadPages(ref r, start),
-                    Execute = ReadPages(ref r, start),
-                    Accessors = ReadAccessors(ref r),
-                };
-                return r.AtEnd ? segment : throw new InvalidDataException($"segment {index} of the index file is damaged");
-            }
+            for (var i = 0; i < bounds.Length; i++)
+                yield return this[i];
         }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    /// <summary>Segments held encoded as in the file, a few times smaller than decoded, while an index is built; each decoded when asked for.</summary>
+    internal sealed class EncodedSegments(SegmentInfo[] bounds, byte[][] encoded) : IReadOnlyList<SegmentInfo>
+    {
+        public int Count => bounds.Length;
+
+        public SegmentInfo this[int index] => Decode(bounds[index], encoded[index]);
 
         public IEnumerator<SegmentInfo> GetEnumerator()
         {
@@ -335,20 +359,14 @@ public sealed class TraceIndex
                 BinaryPrimitives.WriteInt32LittleEndian(prefix[8..], Version);
                 Write(prefix);
                 var places = new (long Offset, int Length)[Segments.Count];
-                var w = new VarintWriter();
                 for (var i = 0; i < Segments.Count; i++)
                 {
-                    var segment = Segments[i];
-                    w.Clear();
-                    WritePages(w, segment.Read, segment.Start);
-                    WritePages(w, segment.Write, segment.Start);
-                    WritePages(w, segment.Execute, segment.Start);
-                    WriteAccessors(w, segment.Accessors);
-                    places[i] = (file.Position, w.Length);
-                    Write(w.Written);
+                    var encoded = Encode(Segments[i]);
+                    places[i] = (file.Position, encoded.Length);
+                    Write(encoded);
                 }
                 var headerStart = file.Position;
-                w.Clear();
+                var w = new VarintWriter();
                 w.Write((ulong)Identity.Size);
                 w.Write((ulong)Identity.ModifiedTicks);
                 w.Write(Identity.HeaderHash);
