@@ -25,7 +25,7 @@ public static class IndexBuilder
         for (var k = 0; k < keyframes.Count; k++)
             plan[k] = new SegmentInfo(k, keyframes[k], Math.Max(keyframes[k], k + 1 < keyframes.Count ? keyframes[k + 1] : instructions));
 
-        var results = new SegmentInfo[plan.Length];
+        var results = new byte[plan.Length][];
         var running = new SegmentReplay?[Math.Max(1, Math.Min(workers ?? Environment.ProcessorCount, Math.Max(1, plan.Length)))];
         var runningSegment = new int[running.Length];
         var finished = new long[running.Length];
@@ -51,6 +51,7 @@ public static class IndexBuilder
         {
             try
             {
+                // One reader for all of this worker's runs: opening one reads the whole trace file.
                 using var reader = TraceReader.Open(tracePath);
                 while (failure is null && !cancellation.IsCancellationRequested && TakeRun(out var first, out var count))
                 {
@@ -75,8 +76,9 @@ public static class IndexBuilder
                             lock (gate)
                                 running[worker] = null;
                         }
-                        var (read, write, execute, accessors) = indexer.Pages;
-                        results[k] = segment with { Read = read, Write = write, Execute = execute, Accessors = accessors };
+                        var (read, write, execute, accessors) = indexer.TakePages();
+                        // Kept encoded: decoded, the segments of a long trace would take several times more memory.
+                        results[k] = TraceIndex.Encode(segment with { Read = read, Write = write, Execute = execute, Accessors = accessors });
                         Interlocked.Add(ref finished[worker], segment.Length);
                         Interlocked.Increment(ref done);
                     }
@@ -130,6 +132,6 @@ public static class IndexBuilder
         }
         failure?.Throw();
         cancellation.ThrowIfCancellationRequested();
-        return new TraceIndex(identity, instructions, sequencing, results);
+        return new TraceIndex(identity, instructions, sequencing, new TraceIndex.EncodedSegments(plan, results), plan);
     }
 }

@@ -5,7 +5,9 @@ namespace Rewind.Index;
 /// of the segment's 64 chunks in which that happened (bit c: chunk c, see <see cref="SegmentInfo.ChunkOf"/>).
 /// Where a segment touched most of a 4 KiB page, the page is kept whole instead of line by line,
 /// so that the index stays small for code that sweeps over memory. Lines rather than pages keep a
-/// query on a variable from replaying every segment that used its neighbours.
+/// query on a variable from replaying every segment that used its neighbours. For each page, the
+/// stretches of instructions that touched it (at most one per chunk, from the first to the last
+/// block that did) let a query replay with hooks only the instructions around the accesses.
 /// </summary>
 public sealed class PageSet
 {
@@ -20,14 +22,14 @@ public sealed class PageSet
     readonly ulong[] _pages;
     readonly ulong[] _pageChunks;
 
-    public PageSet(ulong[] lines, ulong[] lineChunks, ulong[] pages, ulong[] pageChunks)
+    public PageSet(ulong[] lines, ulong[] lineChunks, ulong[] pages, ulong[] pageChunks, RangeMap stretches)
     {
         if (lines.Length != lineChunks.Length || pages.Length != pageChunks.Length)
             throw new ArgumentException("one chunk mask per line and per page");
-        (_lines, _lineChunks, _pages, _pageChunks) = (lines, lineChunks, pages, pageChunks);
+        (_lines, _lineChunks, _pages, _pageChunks, Stretches) = (lines, lineChunks, pages, pageChunks, stretches);
     }
 
-    public static PageSet Empty { get; } = new([], [], [], []);
+    public static PageSet Empty { get; } = new([], [], [], [], RangeMap.Empty);
 
     /// <summary>Line numbers (address / 64) touched in pages kept line by line, ascending.</summary>
     public ReadOnlySpan<ulong> Lines => _lines;
@@ -37,10 +39,13 @@ public sealed class PageSet
     public ReadOnlySpan<ulong> Pages => _pages;
     public ReadOnlySpan<ulong> PageChunks => _pageChunks;
 
+    /// <summary>Every page touched, with the stretches of instructions that touched it.</summary>
+    public RangeMap Stretches { get; }
+
     public int Count => _lines.Length + _pages.Length;
 
     /// <summary>Builds the set from touched lines in ascending order, keeping dense pages whole.</summary>
-    public static PageSet FromLines(ReadOnlySpan<ulong> lines, ReadOnlySpan<ulong> chunks)
+    public static PageSet FromLines(ReadOnlySpan<ulong> lines, ReadOnlySpan<ulong> chunks, RangeMap stretches)
     {
         var (keptLines, keptLineChunks, pages, pageChunks) = (new List<ulong>(), new List<ulong>(), new List<ulong>(), new List<ulong>());
         var start = 0;
@@ -66,7 +71,7 @@ public sealed class PageSet
             }
             start = end;
         }
-        return new PageSet([.. keptLines], [.. keptLineChunks], [.. pages], [.. pageChunks]);
+        return new PageSet([.. keptLines], [.. keptLineChunks], [.. pages], [.. pageChunks], stretches);
     }
 
     /// <summary>The chunks in which any byte from <paramref name="first"/> to <paramref name="last"/> (inclusive) was touched; 0 when none was.</summary>

@@ -66,8 +66,8 @@ internal unsafe struct PageTable
         NativeMemory.Free(oldMasks);
     }
 
-    /// <summary>The lines in ascending order with their chunk masks, as a <see cref="PageSet"/>.</summary>
-    public readonly PageSet ToPageSet()
+    /// <summary>The lines in ascending order with their chunk masks, as a <see cref="PageSet"/> with <paramref name="stretches"/>.</summary>
+    public readonly PageSet ToPageSet(RangeMap stretches)
     {
         var lines = new ulong[_count];
         var masks = new ulong[_count];
@@ -82,7 +82,7 @@ internal unsafe struct PageTable
             }
         }
         Array.Sort(lines, masks);
-        return PageSet.FromLines(lines, masks);
+        return PageSet.FromLines(lines, masks, stretches);
     }
 
     public void Free()

@@ -12,9 +12,11 @@ public enum PageUse
 
 /// <summary>
 /// One segment of a trace: the instructions from keyframe <see cref="Keyframe"/> up to the next
-/// keyframe (or the end), with the memory they read, wrote and executed. A segment is cut into 64
-/// chunks of about equal length, so that a query can run the chunks that touch nothing it asks
-/// about without memory hooks.
+/// keyframe (or the end), with the memory they read, wrote and executed and the stretches of
+/// instructions that did it. A segment is cut into 64 chunks of about equal length; the index keeps
+/// the chunks in which each line was touched and at most one stretch per chunk for each page, so
+/// that a query runs the instructions outside the stretches that touch what it asks about without
+/// memory hooks.
 /// </summary>
 public sealed record SegmentInfo(int Keyframe, long Start, long End)
 {
@@ -50,15 +52,6 @@ public sealed record SegmentInfo(int Keyframe, long Start, long End)
         return Start + (long)(((Int128)chunk * Length + ChunkCount - 1) / ChunkCount);
     }
 
-    /// <summary>The mask of the chunks that hold instructions <paramref name="first"/> to <paramref name="last"/>.</summary>
-    public ulong ChunksBetween(long first, long last)
-    {
-        var a = ChunkOf(first);
-        var b = ChunkOf(last);
-        var upper = b == 63 ? ulong.MaxValue : (1UL << (b + 1)) - 1;
-        return upper & ~((1UL << a) - 1);
-    }
-
     /// <summary>The chunks in which this segment touched any byte of [first, last] in one of the ways in <paramref name="uses"/>.</summary>
     public ulong ChunksTouching(ulong first, ulong last, PageUse uses)
     {
@@ -73,23 +66,39 @@ public sealed record SegmentInfo(int Keyframe, long Start, long End)
     }
 
     /// <summary>
-    /// The instruction ranges [start, end) covering the chunks in <paramref name="chunks"/>,
-    /// adjacent chunks merged, in order.
+    /// Adds to <paramref name="windows"/> stretches of instructions that hold every time this segment
+    /// touched a byte of [first, last] in one of the ways in <paramref name="uses"/> (unsorted, possibly
+    /// overlapping): the stretches of the pages that hold the bytes, cut to the chunks in which their lines were touched.
+    /// A stretch ends at the last instruction of the last block that touched the page, and a window may
+    /// end within a block: a replay that stops at the first block starting after a window runs that block whole.
     /// </summary>
-    public IEnumerable<(long Start, long End)> Windows(ulong chunks)
+    public void AddWindows(ulong first, ulong last, PageUse uses, List<InstructionRange> windows)
     {
-        var chunk = 0;
-        while (chunk < ChunkCount)
+        if (uses.HasFlag(PageUse.Read))
+            AddWindows(Read, first, last, windows);
+        if (uses.HasFlag(PageUse.Write))
+            AddWindows(Write, first, last, windows);
+        if (uses.HasFlag(PageUse.Execute))
+            AddWindows(Execute, first, last, windows);
+    }
+
+    void AddWindows(PageSet set, ulong first, ulong last, List<InstructionRange> windows)
+    {
+        var chunks = set.ChunksTouching(first, last);
+        if (chunks == 0)
+            return;
+        var stretches = new List<InstructionRange>();
+        set.Stretches.AddRanges(first >> PageSet.PageShift, last >> PageSet.PageShift, stretches);
+        foreach (var stretch in stretches)
         {
-            if ((chunks & (1UL << chunk)) == 0)
+            for (var chunk = ChunkOf(stretch.First); chunk <= ChunkOf(stretch.Last); chunk++)
             {
-                chunk++;
-                continue;
+                if ((chunks & (1UL << chunk)) == 0)
+                    continue;
+                var window = new InstructionRange(Math.Max(stretch.First, ChunkStart(chunk)), Math.Min(stretch.Last, ChunkStart(chunk + 1) - 1));
+                if (window.First <= window.Last)
+                    windows.Add(window);
             }
-            var first = chunk;
-            while (chunk < ChunkCount && (chunks & (1UL << chunk)) != 0)
-                chunk++;
-            yield return (ChunkStart(first), ChunkStart(chunk));
         }
     }
 }

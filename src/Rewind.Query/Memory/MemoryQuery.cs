@@ -7,9 +7,9 @@ namespace Rewind.Query;
 /// <summary>
 /// TTD.Memory(begin, end, mask): every access to [begin, end) of the kinds in the mask, in
 /// execution order, streamed. Enumerating replays only the segments whose pages the index says
-/// were touched, and in them only the chunks that touched them, with hooks limited to the range;
-/// the other chunks run without memory hooks. Segments replay in parallel (one engine per core)
-/// ahead of the reader, which gets their results in order; memory use does not depend on the
+/// were touched, and in them only the stretches of instructions that touched them (windows), with
+/// hooks limited to the range; the instructions between the windows run without memory hooks.
+/// Segments replay in parallel (one engine per core) ahead of the reader, which gets their results in order; memory use does not depend on the
 /// trace's length or on the number of results. Each enumeration runs the query again.
 /// </summary>
 public sealed class MemoryQuery : IEnumerable<MemoryAccess>
@@ -36,9 +36,46 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
     /// </summary>
     public bool PcHooksEverywhere { get; set; }
 
-    /// <summary>The segments that can hold matches, with the chunks of each to replay with hooks.</summary>
-    public IReadOnlyList<(SegmentInfo Segment, ulong Chunks)> Plan() =>
-        _session.Index.SegmentsTouching(Begin, End - 1, Mask.PageUses()).ToArray();
+    /// <summary>The segments that can hold matches (their bounds), with the windows of each to replay with hooks, in order.</summary>
+    public IReadOnlyList<(SegmentInfo Segment, IReadOnlyList<InstructionRange> Windows)> Plan() => [.. Planned().Select(p => (p.Bounds, p.Windows))];
+
+    /// <summary>
+    /// A segment to scan: its bounds, its windows and the code that can read or write the range there
+    /// (null: any code, or the query asks for no data accesses). Its pages are not kept: read from the
+    /// index file one segment at a time, they would otherwise fill memory on a long trace.
+    /// </summary>
+    sealed record PlannedSegment(SegmentInfo Bounds, IReadOnlyList<InstructionRange> Windows, List<(ulong Start, ulong End)>? Accessors);
+
+    IEnumerable<PlannedSegment> Planned() =>
+        _session.Index.SegmentsTouching(Begin, End - 1, Mask.PageUses())
+            .Select(p => new PlannedSegment(new SegmentInfo(p.Segment.Keyframe, p.Segment.Start, p.Segment.End), Windows(p.Ranges), Accessors(p.Segment)));
+
+    /// <summary>
+    /// The code that read or wrote the range's pages in <paramref name="segment"/>, as merged
+    /// ranges; null when the query needs no pc hooks for data, or the index could not list the code.
+    /// </summary>
+    List<(ulong Start, ulong End)>? Accessors(SegmentInfo segment)
+    {
+        if ((Mask & (MemoryMask.Read | MemoryMask.Write | MemoryMask.Change)) == 0)
+            return null;
+        var blocks = new List<(ulong Start, uint Size)>();
+        if (!segment.Accessors.TryGetBlocks(Begin >> 12, (End - 1) >> 12, blocks))
+            return null;
+        return MergeRanges(blocks.Select(b => (b.Start, b.Start + Math.Max(b.Size, 1u))), MaxCodeHooks);
+    }
+
+    /// <summary>
+    /// Windows closer than this are replayed as one: each window costs adding the hooks and translating
+    /// the code again twice, about what this many instructions cost with memory hooks.
+    /// </summary>
+    const long WindowGap = 1 << 16;
+
+    static List<InstructionRange> Windows(IReadOnlyList<InstructionRange> ranges)
+    {
+        var windows = ranges.ToList();
+        InstructionRange.SortAndMerge(windows, WindowGap);
+        return windows;
+    }
 
     /// <summary>At most this many pc hooks: the engine checks every code hook's range at each hooked instruction.</summary>
     const int MaxCodeHooks = 16;
@@ -74,39 +111,49 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
 
     IEnumerable<MemoryAccess> Scan()
     {
-        var plan = Plan();
-        if (plan.Count == 0)
+        var plan = Planned().ToArray();
+        if (plan.Length == 0)
             yield break;
-        using var run = new ScanRun(_session, _spec, plan, Math.Max(1, Math.Min(Workers, plan.Count)), PcHooksEverywhere);
-        for (var i = 0; i < plan.Count; i++)
+        using var run = new ScanRun(_session, _spec, plan, Math.Max(1, Math.Min(Workers, plan.Length)), PcHooksEverywhere);
+        for (var i = 0; i < plan.Length; i++)
         {
             foreach (var access in run.Results(i))
                 yield return access;
         }
     }
 
-    /// <summary>Worker threads replaying the planned segments, each with its own trace reader and engine.</summary>
+    /// <summary>
+    /// Worker threads replaying the planned segments, each with its own trace reader and engine. A
+    /// worker takes a run of consecutive segments and replays on from one into the next rather than
+    /// restoring each one's keyframe, which costs about as much as replaying a whole segment. Runs
+    /// start long and shorten as the segments run out, so that the workers finish together.
+    /// </summary>
     sealed class ScanRun : IDisposable
     {
+        /// <summary>Segments started at most this far ahead of the one being read: their results wait in memory.</summary>
+        const int MaxAhead = 16;
+
         readonly TraceSession _session;
         readonly MemoryQuerySpec _spec;
-        readonly IReadOnlyList<(SegmentInfo Segment, ulong Chunks)> _plan;
+        readonly PlannedSegment[] _plan;
         readonly AccessBatches[] _results;
         readonly Thread[] _threads;
         readonly MemoryScanner?[] _active;
         readonly CancellationTokenSource _cancel = new();
         readonly Lock _gate = new();
+        readonly object _progress = new();
         readonly bool _everywhere;
-        int _next = -1;
+        int _next;
+        int _read;
 
-        public ScanRun(TraceSession session, MemoryQuerySpec spec, IReadOnlyList<(SegmentInfo, ulong)> plan, int workers, bool everywhere)
+        public ScanRun(TraceSession session, MemoryQuerySpec spec, PlannedSegment[] plan, int workers, bool everywhere)
         {
             _everywhere = everywhere;
             _session = session;
             _spec = spec;
             _plan = plan;
-            _results = new AccessBatches[plan.Count];
-            for (var i = 0; i < plan.Count; i++)
+            _results = new AccessBatches[plan.Length];
+            for (var i = 0; i < plan.Length; i++)
                 _results[i] = new AccessBatches(_cancel.Token);
             _active = new MemoryScanner?[workers];
             _threads = new Thread[workers];
@@ -118,67 +165,130 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
             }
         }
 
-        public IEnumerable<MemoryAccess> Results(int segment) => _results[segment].Read();
+        /// <summary>The results of planned segment <paramref name="entry"/>; read them in order.</summary>
+        public IEnumerable<MemoryAccess> Results(int entry)
+        {
+            foreach (var access in _results[entry].Read())
+                yield return access;
+            lock (_progress)
+            {
+                _read = entry + 1;
+                Monitor.PulseAll(_progress);
+            }
+        }
+
+        /// <summary>
+        /// The next run of consecutive planned segments: a share of what is left, so that runs shorten
+        /// towards the end, and short enough that every worker's run fits in <see cref="MaxAhead"/>.
+        /// </summary>
+        bool TakeRun(out int first, out int count)
+        {
+            lock (_gate)
+            {
+                first = _next;
+                count = Math.Clamp((_plan.Length - _next) / (2 * _threads.Length), 1, Math.Max(1, MaxAhead / _threads.Length));
+                _next = Math.Min(_plan.Length, _next + count);
+                count = _next - first;
+                return count > 0;
+            }
+        }
+
+        /// <summary>Waits until the reader is close enough behind <paramref name="entry"/>; false when the query was cancelled.</summary>
+        bool WaitForReader(int entry)
+        {
+            lock (_progress)
+            {
+                while (entry >= _read + MaxAhead && !_cancel.IsCancellationRequested)
+                    Monitor.Wait(_progress);
+            }
+            return !_cancel.IsCancellationRequested;
+        }
 
         void Work(int worker)
         {
+            // One reader for all of this worker's runs: opening one reads the whole trace file.
             TraceReader? reader = null;
             try
             {
-                int i;
-                while (!_cancel.IsCancellationRequested && (i = Interlocked.Increment(ref _next)) < _plan.Count)
+                // After a cancellation every segment still ends, empty, so that nobody waits for it.
+                while (TakeRun(out var first, out var count))
                 {
+                    SegmentReplay? replay = null;
                     try
                     {
-                        reader ??= TraceReader.Open(_session.Path);
-                        Scan(worker, reader, i);
-                        _results[i].Complete();
+                        for (var i = first; i < first + count; i++)
+                        {
+                            try
+                            {
+                                if (!WaitForReader(i))
+                                    throw new OperationCanceledException();
+                                reader ??= TraceReader.Open(_session.Path);
+                                Scan(worker, reader, i, ref replay);
+                                _results[i].Complete();
+                            }
+                            catch (Exception e)
+                            {
+                                replay?.Dispose();
+                                replay = null;
+                                _results[i].Complete(e);
+                            }
+                        }
                     }
-                    catch (Exception e)
+                    finally
                     {
-                        _results[i].Complete(e);
+                        replay?.Dispose();
                     }
                 }
             }
             finally
             {
                 reader?.Dispose();
-                // Segments nobody took (after a cancellation) end empty.
-                int rest;
-                while ((rest = Interlocked.Increment(ref _next)) < _plan.Count)
-                    _results[rest].Complete(new OperationCanceledException());
             }
         }
 
-        void Scan(int worker, TraceReader reader, int i)
+        /// <summary>Scans planned segment <paramref name="i"/> with <paramref name="replay"/>, which it opens, replaces or leaves for the next segment.</summary>
+        void Scan(int worker, TraceReader reader, int i, ref SegmentReplay? replay)
         {
+            var (segment, windows, _) = _plan[i];
+            // Run on from the segment before unless that replay has passed this segment's first window.
+            if (replay is not null && (replay.Exited is not null || replay.Instructions > windows[0].First))
+            {
+                replay.Dispose();
+                replay = null;
+            }
             // When an access comes from code the index did not list, scan the segment again with pc
             // hooks on all code, leaving out what the first scan delivered.
             long skipThrough = -1;
             var everywhere = _everywhere;
-            while (ScanOnce(worker, reader, i, everywhere, skipThrough) is { } delivered)
+            while (true)
+            {
+                replay ??= SegmentReplay.Open(reader, segment.Keyframe);
+                if (ScanOnce(worker, replay, i, everywhere, skipThrough) is not { } delivered)
+                    return;
+                replay.Dispose();
+                replay = null;
                 (everywhere, skipThrough) = (true, delivered);
+            }
         }
 
         /// <summary>Scans segment <paramref name="i"/>; null when done, else the last instruction delivered before the pc hooks fell short.</summary>
-        long? ScanOnce(int worker, TraceReader reader, int i, bool everywhere, long skipThrough)
+        long? ScanOnce(int worker, SegmentReplay replay, int i, bool everywhere, long skipThrough)
         {
-            var (segment, chunks) = _plan[i];
-            var accessors = everywhere ? null : Accessors(segment);
-            using var replay = SegmentReplay.Open(reader, segment.Keyframe);
+            var (segment, windows, indexed) = _plan[i];
+            var accessors = everywhere ? null : indexed;
             using var scanner = new MemoryScanner(replay, segment, _spec, _session.Timeline, _results[i]) { SkipThrough = skipThrough };
             lock (_gate)
                 _active[worker] = scanner;
             try
             {
-                foreach (var (start, end) in segment.Windows(chunks))
+                foreach (var window in windows)
                 {
-                    if (_cancel.IsCancellationRequested || !replay.RunToBlockHolding(start))
+                    if (_cancel.IsCancellationRequested || !replay.RunToBlockHolding(window.First))
                         break;
                     scanner.Install(accessors);
                     // Removed as the window ends, inside the run, so that the code after it runs without them.
                     replay.Stopping = scanner.RemoveHooks;
-                    var running = replay.RunToBlockAtOrAfter(end);
+                    var running = replay.RunToBlockAtOrAfter(window.Last + 1);
                     replay.Stopping = null;
                     scanner.Remove();
                     if (scanner.Failure is { } failure)
@@ -197,23 +307,11 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
             }
         }
 
-        /// <summary>
-        /// The code that read or wrote the range's pages in <paramref name="segment"/>, as merged
-        /// ranges; null when the query needs no pc hooks for data, or the index could not list the code.
-        /// </summary>
-        List<(ulong Start, ulong End)>? Accessors(SegmentInfo segment)
-        {
-            if ((_spec.Mask & (MemoryMask.Read | MemoryMask.Write | MemoryMask.Change)) == 0)
-                return null;
-            var blocks = new List<(ulong Start, uint Size)>();
-            if (!segment.Accessors.TryGetBlocks(_spec.Begin >> 12, (_spec.End - 1) >> 12, blocks))
-                return null;
-            return MergeRanges(blocks.Select(b => (b.Start, b.Start + Math.Max(b.Size, 1u))), MaxCodeHooks);
-        }
-
         public void Dispose()
         {
             _cancel.Cancel();
+            lock (_progress)
+                Monitor.PulseAll(_progress);
             lock (_gate)
             {
                 foreach (var scanner in _active)

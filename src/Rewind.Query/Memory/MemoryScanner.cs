@@ -49,8 +49,10 @@ internal sealed unsafe class MemoryScanner : IDisposable
         _counter = replay.Process.Counter;
         _state = (State*)NativeMemory.AllocZeroed((nuint)sizeof(State));
         _self = GCHandle.Alloc(this);
-        replay.Process.CodeChanged += (_, _) => _prefixes.Clear();
+        replay.Process.CodeChanged += ForgetPrefixes;
     }
+
+    void ForgetPrefixes(ulong start, ulong end) => _prefixes.Clear();
 
     /// <summary>Set from another thread to stop: the next hit pauses the replay.</summary>
     public volatile bool Cancelled;
@@ -313,6 +315,8 @@ internal sealed unsafe class MemoryScanner : IDisposable
 
     public void Dispose()
     {
+        // The replay may go on into the next segment, with another scanner.
+        _replay.Process.CodeChanged -= ForgetPrefixes;
         NativeMemory.Free(_state);
         if (_self.IsAllocated)
             _self.Free();

@@ -59,7 +59,7 @@ public sealed class TraceCursor : IDisposable
 
     (int Keyframe, long Start) KeyframeFor(long instruction)
     {
-        var segments = _session.Index.Segments;
+        var segments = _session.Index.SegmentBounds;
         var found = (0, 0L);
         for (var k = 0; k < segments.Count && segments[k].Start <= instruction; k++)
             found = (segments[k].Keyframe, segments[k].Start);
