@@ -24,7 +24,7 @@ internal sealed record ThreadCount(int Threads, long Instructions, Cost Record, 
 /// <summary>Everything bench/run --threads measured.</summary>
 internal sealed record ThreadScalingResults(string Program, ThreadCount One, ThreadCount Many, int Runs)
 {
-    /// <summary>The goal of issue #7: recording many threads costs at most this times one thread's cost per instruction.</summary>
+    /// <summary>The goal: recording many threads costs at most this times one thread's cost per instruction.</summary>
     public const double Target = 1.2;
 
     public double RecordCpuRatio => PerInstructionRatio(t => t.Record.CpuSeconds);
