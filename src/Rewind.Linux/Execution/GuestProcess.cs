@@ -47,7 +47,8 @@ public sealed unsafe partial class GuestProcess : IDisposable
         _counter = new InstructionCounter((address, code) => Memory.Peek(address, code));
         FileSystem = options.FileSystem;
         _lastPid = pid;
-        _current = new ProcessState(pid, Environment.ProcessId, NewAddressSpace(), new FileTable(), options.WorkingDirectory);
+        // The first process's parent is Rewind's own (the shell that started it), as if it had been started directly.
+        _current = new ProcessState(pid, (int)HostSyscall.Invoke(SyscallNumber.getppid), NewAddressSpace(), new FileTable(), options.WorkingDirectory);
         _current.Memory.Attach();
         _processes.Add(_current);
         // The main thread's tid is the pid; its registers are the engine's from the start.

@@ -16,7 +16,7 @@ public sealed class ProcessState(int pid, int parentPid, AddressSpace memory, Fi
 {
     public int Pid { get; } = pid;
 
-    /// <summary>The parent's pid; the first process's parent is outside the run (Rewind's own pid).</summary>
+    /// <summary>The parent's pid; the first process's parent is outside the run (Rewind's own parent).</summary>
     public int ParentPid { get; set; } = parentPid;
 
     public int ProcessGroup { get; set; } = pid;
