@@ -5,7 +5,7 @@ namespace Rewind.Linux.Tests;
 /// <summary>
 /// Programs that start other processes print under 'rewind run' what they print natively: our own
 /// fork, pipe, exec, kill, vfork and wait program (tests/guest/processes.c), a shell pipeline, make
-/// running its recipes through the shell, and Python's subprocess.
+/// running its recipes through the shell, and Python's subprocess and multiprocessing.
 /// </summary>
 public sealed partial class ProcessesTests
 {
@@ -91,6 +91,20 @@ public sealed partial class ProcessesTests
         var native = await GuestRunner.NativeAsync(GuestRunner.Tool("python3"), arguments);
         var emulated = await GuestRunner.RewindAsync(GuestRunner.Tool("python3"), arguments);
         Assert.Equal("'from child\\n' 3\n", native.StdoutText);
+        Assert.Equal(native.StdoutText, emulated.StdoutText);
+        Assert.Equal(native.Stderr, emulated.Stderr);
+        Assert.Equal(native.ExitCode, emulated.ExitCode);
+    }
+
+    [Fact]
+    public async Task PythonMultiprocessingPoolMatchesNative()
+    {
+        // Forked workers, pipes, and semaphores in memory the processes share (futexes across processes).
+        string[] arguments = ["-c", "import multiprocessing as mp\ndef square(x): return x * x\nif __name__ == '__main__':\n"
+            + "    with mp.Pool(2) as pool: print(pool.map(square, range(10)))"];
+        var native = await GuestRunner.NativeAsync(GuestRunner.Tool("python3"), arguments);
+        var emulated = await GuestRunner.RewindAsync(GuestRunner.Tool("python3"), arguments);
+        Assert.Equal("[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]\n", native.StdoutText);
         Assert.Equal(native.StdoutText, emulated.StdoutText);
         Assert.Equal(native.Stderr, emulated.Stderr);
         Assert.Equal(native.ExitCode, emulated.ExitCode);
