@@ -17,7 +17,7 @@ internal static class EventsCommand
         var format = ViewFormat.CreateOption();
         var command = new Command("events",
             "List the trace's events in execution order, as TTD's @$curprocess.TTD.Events does: ThreadCreated, ThreadTerminated, "
-            + "ModuleLoaded, ModuleUnloaded, Exception (each signal delivered: name, number as code, si_code, program counter, whether a handler took it) and ProcessExit (exit code), "
+            + "ModuleLoaded, ModuleUnloaded, Exception (each signal delivered: name, number as code, si_code, program counter, whether a handler took it) and ProcessExit (pid and exit code, for the first process and each child that exits), "
             + "each at its position (SEQUENCE:STEPS in hex). Reads the trace's events only; no replay.")
         {
             trace, format,
@@ -44,8 +44,8 @@ internal static class EventsCommand
         { Exception: { } exception } => $"{exception.Name} (code {exception.Code}, si_code {exception.SignalCode}) at pc {ModelJson.Hex(exception.ProgramCounter)}"
             + (exception.Address != 0 ? $", address {ModelJson.Hex(exception.Address)}" : "") + (exception.Handled ? ", handled" : ""),
         { Thread: { } thread } => $"thread {thread.Id} (unique id {thread.UniqueId})",
-        { Type: TimelineEventType.ProcessExit, ExitCode: { } code } => $"exit code {code.ToString(CultureInfo.InvariantCulture)}",
-        { Type: TimelineEventType.ProcessExit } => "ended by a signal",
+        { Type: TimelineEventType.ProcessExit, ExitCode: { } code } => $"process {e.ProcessId}: exit code {code.ToString(CultureInfo.InvariantCulture)}",
+        { Type: TimelineEventType.ProcessExit } => $"process {e.ProcessId}: ended by a signal",
         _ => "",
     };
 }

@@ -148,6 +148,8 @@ internal sealed class DxModel(TraceSession session)
                 .Property("SignalCode", (Int128)exception.SignalCode)
                 .Property("Handled", exception.Handled ? "true" : "false"));
         }
+        if (e.ProcessId is { } pid)
+            obj.Property("ProcessId", (Int128)pid);
         if (e.ExitCode is { } code)
             obj.Property("ExitCode", (Int128)code);
         return obj;

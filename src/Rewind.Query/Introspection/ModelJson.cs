@@ -41,6 +41,8 @@ public static class ModelJson
         }
         if (e.Type == TimelineEventType.ProcessExit)
         {
+            if (e.ProcessId is { } pid)
+                json.WriteNumber("ProcessId", pid);
             if (e.ExitCode is { } code)
                 json.WriteNumber("ExitCode", code);
             else

@@ -122,7 +122,8 @@ public sealed record ExceptionInfo(string Name, int Code, ulong ProgramCounter, 
 /// <summary>
 /// One entry of TTD's Events list, at its position. By type: <see cref="Thread"/> for thread
 /// events, <see cref="Module"/> for module events, <see cref="Exception"/> for an exception, and
-/// for ProcessExit the <see cref="ExitCode"/> (null when a signal ended the process).
+/// for ProcessExit the <see cref="ExitCode"/> (null when a signal ended the process) and the <see cref="ProcessId"/>
+/// (the first process's, or a child's that exited while the run went on).
 /// </summary>
 public sealed record TimelineEvent(TimelineEventType Type, Position Position)
 {
@@ -130,4 +131,5 @@ public sealed record TimelineEvent(TimelineEventType Type, Position Position)
     public ModuleInfo? Module { get; init; }
     public ExceptionInfo? Exception { get; init; }
     public int? ExitCode { get; init; }
+    public int? ProcessId { get; init; }
 }

@@ -188,10 +188,12 @@ public sealed class TraceModel
                 Exception = new ExceptionInfo(SignalText.Name(delivery.Signal), delivery.Signal, delivery.Pc, delivery.Address, delivery.Code, delivery.Handled),
             });
         }
+        foreach (var (pid, at, code) in threads.ChildExits)
+            events.Add(new TimelineEvent(TimelineEventType.ProcessExit, At(at)) { ExitCode = code, ProcessId = pid });
         if (exit is not null)
-            events.Add(new TimelineEvent(TimelineEventType.ProcessExit, At(exit.Instruction)) { ExitCode = exit.Status });
+            events.Add(new TimelineEvent(TimelineEventType.ProcessExit, At(exit.Instruction)) { ExitCode = exit.Status, ProcessId = header.ProcessId });
         else if (signal is not null)
-            events.Add(new TimelineEvent(TimelineEventType.ProcessExit, At(signal.Instruction))); // no exit code: the Exception says why
+            events.Add(new TimelineEvent(TimelineEventType.ProcessExit, At(signal.Instruction)) { ProcessId = header.ProcessId }); // no exit code: the Exception says why
 
         // Execution order; at one position: creation, unloads (an exec's old image), loads, the exception, then the endings.
         var ordered = events.Select((e, i) => (Event: e, Order: i))
@@ -246,6 +248,9 @@ public sealed class TraceModel
         /// <summary>The process of the thread that runs.</summary>
         public int CurrentPid => _current.Pid;
 
+        /// <summary>Children that exited while the run went on: pid, the exit syscall's instruction, exit code.</summary>
+        public List<(int Pid, long Instruction, int ExitCode)> ChildExits { get; } = [];
+
         public void Apply(SyscallEvent syscall)
         {
             foreach (var effect in syscall.Effects)
@@ -261,9 +266,10 @@ public sealed class TraceModel
                     case ThreadExitedEffect exited when Find(exited.UniqueId) is { } thread:
                         thread.Terminated = syscall.Instruction;
                         break;
-                    case ProcessExitedEffect:
+                    case ProcessExitedEffect exited:
                         foreach (var thread in _threads.Where(t => t.Pid == _current.Pid && t.Terminated is null))
                             thread.Terminated = syscall.Instruction;
+                        ChildExits.Add((_current.Pid, syscall.Instruction, exited.WaitStatus >> 8 & 0xff));
                         break;
                 }
             }

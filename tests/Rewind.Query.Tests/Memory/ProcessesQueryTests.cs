@@ -9,8 +9,8 @@ namespace Rewind.Query.Tests.Memory;
 /// Queries on a trace of several processes (tests/guest/processes.c, whose second child execs
 /// hello-static). memorymap: each line carries the process that ran it; the child's pid comes from the
 /// program's own output (the parent prints what fork returned), the exec'd image from the path it was
-/// given. Memory: a global that parent and child each set in their own address space, at the address
-/// the program prints.
+/// given; the events list each child's exit. Memory: a global that parent and child each set in their own
+/// address space, at the address the program prints.
 /// </summary>
 public sealed partial class ProcessesQueryTests
 {
@@ -76,6 +76,12 @@ public sealed partial class ProcessesQueryTests
             // No line of hello-static under another pid, and instruction counts run on across processes.
             Assert.All(lines.Where(l => l.Process == "hello-static"), l => Assert.Equal(child, l.Pid));
             Assert.Equal(Enumerable.Range(0, lines.Length).Select(i => (long)i), lines.Select(l => l.InstructionCount));
+
+            // The events list the child's exit (hello-static returns 3) and, last, the first process's.
+            var exits = (await QueryCli.JsonLinesAsync("events", trace)).Where(e => e.GetProperty("Type").GetString() == "ProcessExit")
+                .Select(e => (Pid: e.GetProperty("ProcessId").GetInt32(), Code: e.GetProperty("ExitCode").GetInt32())).ToArray();
+            Assert.Contains((child, 3), exits);
+            Assert.Equal((root, 0), exits[^1]);
         }
         finally
         {
