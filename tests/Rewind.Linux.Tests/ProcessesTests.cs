@@ -30,27 +30,35 @@ public sealed partial class ProcessesTests
     [GeneratedRegex(@"forked \d+")]
     private static partial Regex ForkedPid();
 
+    /// <summary>Runs the program natively and under rewind run, asserts the same output and status, and returns the native run.</summary>
+    static async Task<RunResult> AssertSameAsNativeAsync(string program, string[] arguments, RunSettings? settings = null)
+    {
+        var native = await GuestRunner.NativeAsync(program, arguments, settings);
+        AssertSame(native, await GuestRunner.RewindAsync(program, arguments, settings));
+        return native;
+    }
+
+    static void AssertSame(RunResult native, RunResult emulated)
+    {
+        Assert.Equal(native.StdoutText, emulated.StdoutText);
+        Assert.Equal(native.Stderr, emulated.Stderr);
+        Assert.Equal(native.ExitCode, emulated.ExitCode);
+    }
+
     [Fact]
     public async Task ForkAndWaitMatchNative()
     {
         var path = GuestRunner.Guest("fork_wait-dynamic");
-        var native = await GuestRunner.NativeAsync(path, []);
-        var emulated = await GuestRunner.RewindAsync(path, []);
+        var native = await AssertSameAsNativeAsync(path, []);
         Assert.Equal("child exited with 3\n", native.StdoutText);
-        Assert.Equal(native.StdoutText, emulated.StdoutText);
-        Assert.Equal(native.Stderr, emulated.Stderr);
     }
 
     [Fact]
     public async Task ShellPipelineMatchesNative()
     {
         string[] arguments = ["-c", "ls /usr/bin | sort | wc -l; echo done >&2"];
-        var native = await GuestRunner.NativeAsync(GuestRunner.Tool("bash"), arguments);
-        var emulated = await GuestRunner.RewindAsync(GuestRunner.Tool("bash"), arguments);
+        var native = await AssertSameAsNativeAsync(GuestRunner.Tool("bash"), arguments);
         Assert.Equal(0, native.ExitCode);
-        Assert.Equal(native.StdoutText, emulated.StdoutText);
-        Assert.Equal(native.Stderr, emulated.Stderr);
-        Assert.Equal(native.ExitCode, emulated.ExitCode);
     }
 
     [Fact]
@@ -78,9 +86,7 @@ public sealed partial class ProcessesTests
         var (native, emulated) = (results[0], results[1]);
         Assert.Equal("HELLO MAKE\n", native.Made);
         Assert.Equal(native.Made, emulated.Made);
-        Assert.Equal(native.Result.StdoutText, emulated.Result.StdoutText);
-        Assert.Equal(native.Result.Stderr, emulated.Result.Stderr);
-        Assert.Equal(native.Result.ExitCode, emulated.Result.ExitCode);
+        AssertSame(native.Result, emulated.Result);
     }
 
     [Fact]
@@ -88,12 +94,8 @@ public sealed partial class ProcessesTests
     {
         string[] arguments = ["-c", "import subprocess, sys; r = subprocess.run(['sh', '-c', 'echo from child; exit 3'], capture_output=True, text=True); "
             + "print(repr(r.stdout), r.returncode); sys.exit(subprocess.call(['true']))"];
-        var native = await GuestRunner.NativeAsync(GuestRunner.Tool("python3"), arguments);
-        var emulated = await GuestRunner.RewindAsync(GuestRunner.Tool("python3"), arguments);
+        var native = await AssertSameAsNativeAsync(GuestRunner.Tool("python3"), arguments);
         Assert.Equal("'from child\\n' 3\n", native.StdoutText);
-        Assert.Equal(native.StdoutText, emulated.StdoutText);
-        Assert.Equal(native.Stderr, emulated.Stderr);
-        Assert.Equal(native.ExitCode, emulated.ExitCode);
     }
 
     [Fact]
@@ -102,23 +104,15 @@ public sealed partial class ProcessesTests
         // Forked workers, pipes, and semaphores in memory the processes share (futexes across processes).
         string[] arguments = ["-c", "import multiprocessing as mp\ndef square(x): return x * x\nif __name__ == '__main__':\n"
             + "    with mp.Pool(2) as pool: print(pool.map(square, range(10)))"];
-        var native = await GuestRunner.NativeAsync(GuestRunner.Tool("python3"), arguments);
-        var emulated = await GuestRunner.RewindAsync(GuestRunner.Tool("python3"), arguments);
+        var native = await AssertSameAsNativeAsync(GuestRunner.Tool("python3"), arguments);
         Assert.Equal("[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]\n", native.StdoutText);
-        Assert.Equal(native.StdoutText, emulated.StdoutText);
-        Assert.Equal(native.Stderr, emulated.Stderr);
-        Assert.Equal(native.ExitCode, emulated.ExitCode);
     }
 
     [Fact]
     public async Task WithoutFollowingChildrenExecdProgramsRunNatively()
     {
         string[] arguments = ["-c", "ls /usr/bin | sort | wc -l; echo $?"];
-        var native = await GuestRunner.NativeAsync(GuestRunner.Tool("bash"), arguments);
-        var emulated = await GuestRunner.RewindAsync(GuestRunner.Tool("bash"), arguments, new RunSettings { RewindOptions = ["--no-follow-children"] });
-        Assert.Equal(native.StdoutText, emulated.StdoutText);
-        Assert.Equal(native.Stderr, emulated.Stderr);
-        Assert.Equal(native.ExitCode, emulated.ExitCode);
+        await AssertSameAsNativeAsync(GuestRunner.Tool("bash"), arguments, new RunSettings { RewindOptions = ["--no-follow-children"] });
     }
 
     [Fact]
