@@ -70,7 +70,7 @@ public sealed unsafe partial class GuestProcess : IDisposable
         CwdFd = (int)cwd;
         for (var fd = 0; fd < 3; fd++)
         {
-            var host = HostSyscall.Invoke(SyscallNumber.fcntl, fd, 1030 /* F_DUPFD_CLOEXEC */, 3);
+            var host = HostSyscall.Duplicate(fd);
             if (host >= 0)
                 Files.Set(fd, (int)host, null, closeOnExec: false);
         }

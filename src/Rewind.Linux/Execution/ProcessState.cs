@@ -93,7 +93,7 @@ public sealed class ProcessState(int pid, int parentPid, AddressSpace memory, Fi
         var files = new FileTable();
         foreach (var (fd, descriptor) in Files.All)
         {
-            var host = HostSyscall.Invoke(SyscallNumber.fcntl, descriptor.HostFd, 1030 /* F_DUPFD_CLOEXEC */, 3);
+            var host = HostSyscall.Duplicate(descriptor.HostFd);
             if (host >= 0)
                 files.Set(fd, (int)host, descriptor.Path, descriptor.CloseOnExec);
         }
@@ -104,7 +104,7 @@ public sealed class ProcessState(int pid, int parentPid, AddressSpace memory, Fi
             Name = Name,
             ExecutablePath = ExecutablePath,
             Arguments = Arguments,
-            CwdFd = CwdFd < 0 ? -1 : (int)HostSyscall.Invoke(SyscallNumber.fcntl, CwdFd, 1030, 3),
+            CwdFd = CwdFd < 0 ? -1 : (int)HostSyscall.Duplicate(CwdFd),
             Umask = Umask,
         };
         child.Signals.BlockedMask = Signals.BlockedMask;

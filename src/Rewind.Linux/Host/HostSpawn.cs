@@ -66,7 +66,7 @@ internal static unsafe partial class HostSpawn
             {
                 if (error != 0)
                     break;
-                var high = HostSyscall.Invoke(Syscalls.SyscallNumber.fcntl, hostFd, 1030 /* F_DUPFD_CLOEXEC */, Files.FileTable.Limit);
+                var high = HostSyscall.Duplicate(hostFd, Files.FileTable.Limit);
                 if (high < 0)
                     return high;
                 moved.Add((int)high);

@@ -31,6 +31,12 @@ internal static unsafe partial class HostSyscall
 
     public static void UnmapMemory(byte* address, ulong length) => Invoke(Syscalls.SyscallNumber.munmap, (long)address, (long)length);
 
+    /// <summary>
+    /// A close-on-exec copy of host descriptor <paramref name="fd"/> (sharing its open file), numbered
+    /// <paramref name="minimum"/> or above (3: never one of the standard three); or a negative errno.
+    /// </summary>
+    public static long Duplicate(int fd, int minimum = 3) => Invoke(Syscalls.SyscallNumber.fcntl, fd, 1030 /* F_DUPFD_CLOEXEC */, minimum);
+
     /// <summary>NUL-terminated UTF-8 bytes of a path, for pinning with <c>fixed</c>.</summary>
     public static byte[] PathBytes(string path)
     {

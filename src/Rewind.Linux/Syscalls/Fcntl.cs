@@ -56,7 +56,7 @@ internal static unsafe class Fcntl
                 var minimum = a.Int(2);
                 if (minimum < 0 || minimum >= FileTable.Limit)
                     return -Errno.EINVAL;
-                var host = HostSyscall.Invoke(SyscallNumber.fcntl, descriptor.HostFd, FDupfdCloexec, 3);
+                var host = HostSyscall.Duplicate(descriptor.HostFd);
                 return host < 0 ? host : p.Files.Add((int)host, descriptor.Path, a.Int(1) == FDupfdCloexec, minimum);
             case FGetfd:
                 return descriptor.CloseOnExec ? 1 : 0;

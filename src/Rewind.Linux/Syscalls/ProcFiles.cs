@@ -56,7 +56,7 @@ internal static unsafe class ProcFiles
         if (entry.StartsWith("fd/", StringComparison.Ordinal))
         {
             hostFd = int.TryParse(entry[3..], NumberStyles.None, CultureInfo.InvariantCulture, out var fd) && p.Files.Get(fd) is { } descriptor
-                ? HostSyscall.Invoke(SyscallNumber.fcntl, descriptor.HostFd, 1030, 3)
+                ? HostSyscall.Duplicate(descriptor.HostFd)
                 : -Errno.ENOENT;
             return true;
         }

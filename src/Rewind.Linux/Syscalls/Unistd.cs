@@ -8,7 +8,7 @@ namespace Rewind.Linux.Syscalls;
 /// <summary>unistd.h: reading and writing descriptors, and the path operations that go with them.</summary>
 internal static unsafe class Unistd
 {
-    const int AtRemoveDir = 0x200, OCloexec = 0x80000, FDupfdCloexec = 1030;
+    const int AtRemoveDir = 0x200, OCloexec = 0x80000;
 
     // ---- data ----
 
@@ -194,7 +194,7 @@ internal static unsafe class Unistd
         var descriptor = p.Files.Get(a.Int(0));
         if (descriptor is null)
             return -Errno.EBADF;
-        var host = HostSyscall.Invoke(SyscallNumber.fcntl, descriptor.HostFd, FDupfdCloexec, 3);
+        var host = HostSyscall.Duplicate(descriptor.HostFd);
         return host < 0 ? host : p.Files.Add((int)host, descriptor.Path, closeOnExec: false);
     }
 
@@ -213,7 +213,7 @@ internal static unsafe class Unistd
             return -Errno.EBADF;
         if (newFd < 0 || newFd >= FileTable.Limit)
             return -Errno.EBADF;
-        var host = HostSyscall.Invoke(SyscallNumber.fcntl, descriptor.HostFd, FDupfdCloexec, 3);
+        var host = HostSyscall.Duplicate(descriptor.HostFd);
         if (host < 0)
             return host;
         p.Files.Set(newFd, (int)host, descriptor.Path, (flags & OCloexec) != 0);
