@@ -1,5 +1,6 @@
 using System.IO.Hashing;
 using Rewind.Engine;
+using Rewind.Linux.Memory;
 
 namespace Rewind.Linux.Execution;
 
@@ -23,10 +24,23 @@ public static unsafe class StateHash
             header[2] = (ulong)area.Protection;
             hash.Append(System.Runtime.InteropServices.MemoryMarshal.AsBytes(header));
         }
+        Span<bool> untouched = stackalloc bool[UntouchedPages.MaxPages];
         foreach (var mapping in process.Memory.Mappings)
         {
-            for (var offset = 0UL; offset < mapping.Length; offset += 1 << 20)
-                hash.Append(new ReadOnlySpan<byte>(mapping.Host + offset, (int)Math.Min(1UL << 20, mapping.Length - offset)));
+            // Untouched pages are zeros: hashed as such without reading them, which would map a page at each.
+            var mayBeUntouched = mapping.Path is null && !mapping.Shared;
+            for (var chunk = 0UL; chunk < mapping.Length; chunk += UntouchedPages.MaxPages * AddressSpace.PageSize)
+            {
+                var pages = (int)Math.Min(UntouchedPages.MaxPages, (mapping.Length - chunk) / AddressSpace.PageSize);
+                untouched.Clear();
+                if (mayBeUntouched)
+                    UntouchedPages.Find(mapping.Host + chunk, untouched[..pages]);
+                for (var i = 0; i < pages; i++)
+                {
+                    var offset = chunk + (ulong)i * AddressSpace.PageSize;
+                    hash.Append(untouched[i] ? UntouchedPages.ZeroPage : new ReadOnlySpan<byte>(mapping.Host + offset, (int)AddressSpace.PageSize));
+                }
+            }
         }
         return hash.GetCurrentHashAsUInt128();
     }
