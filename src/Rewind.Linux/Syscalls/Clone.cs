@@ -10,7 +10,7 @@ namespace Rewind.Linux.Syscalls;
 /// (CLONE_VM with CLONE_VFORK) gets a copy of the memory, as after fork: what it may do before its
 /// exec (set up descriptors, write on its own stack) then cannot reach the parent.
 /// </summary>
-internal static class Clone
+internal static partial class Clone
 {
     const ulong CloneVm = 0x100, CloneFs = 0x200, CloneFiles = 0x400, CloneSighand = 0x800, CloneVfork = 0x4000, CloneThread = 0x10000;
     const ulong CloneSysvsem = 0x40000, CloneSettls = 0x80000, CloneParentSettid = 0x100000, CloneChildCleartid = 0x200000;

@@ -4,7 +4,7 @@ using Rewind.Linux.Host;
 namespace Rewind.Linux.Syscalls;
 
 /// <summary>dirent.h: directory listings.</summary>
-internal static unsafe class Dirent
+internal static unsafe partial class Dirent
 {
     [Syscall(SyscallNumber.getdents64)]
     static long GetEntries(GuestProcess p, in SyscallArgs a)

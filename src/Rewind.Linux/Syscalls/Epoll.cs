@@ -7,7 +7,7 @@ namespace Rewind.Linux.Syscalls;
 /// sys/epoll.h on a host epoll instance: descriptors are added under their host numbers, and the
 /// guest's event data (opaque to the kernel) comes back as it was given, so events need no translation.
 /// </summary>
-internal static unsafe class Epoll
+internal static unsafe partial class Epoll
 {
     const int EventSize = 12; // struct epoll_event is packed on x86-64: u32 events, u64 data
     const int MaxEvents = (int.MaxValue - 1) / EventSize;

@@ -8,7 +8,7 @@ namespace Rewind.Linux.Syscalls;
 /// unistd.h's execve and execveat: the process keeps its pid, descriptors (but close-on-exec
 /// ones) and signal mask, and runs a new program from its first instruction.
 /// </summary>
-internal static class Exec
+internal static partial class Exec
 {
     /// <summary>Linux's limits: one argument or environment string (MAX_ARG_STRLEN), and all of them together.</summary>
     const int MaxStringLength = 128 * 1024, MaxTotalLength = 2 * 1024 * 1024;

@@ -5,7 +5,7 @@ using Rewind.Linux.Host;
 namespace Rewind.Linux.Syscalls;
 
 /// <summary>fcntl.h: opening files and descriptor flags.</summary>
-internal static unsafe class Fcntl
+internal static unsafe partial class Fcntl
 {
     const int OAccessMode = 3, ODirectory = 0x10000, OCreat = 0x40, OExcl = 0x80, OTrunc = 0x200, OAppend = 0x400, OCloexec = 0x80000, OTmpFile = 0x410000;
     const int FDupfd = 0, FGetfd = 1, FSetfd = 2, FDupfdCloexec = 1030;

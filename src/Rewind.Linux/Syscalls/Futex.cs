@@ -8,7 +8,7 @@ namespace Rewind.Linux.Syscalls;
 /// thread run; its timeout counts in instructions at a nominal 1 GHz, so that it expires at the
 /// same point of every run (and replay takes the outcome from the trace anyway).
 /// </summary>
-internal static unsafe class Futex
+internal static unsafe partial class Futex
 {
     const int Wait = 0, Wake = 1, Requeue = 3, CmpRequeue = 4, WakeOp = 5, WaitBitset = 9, WakeBitset = 10;
     const int CommandMask = 0x7f; // without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME

@@ -4,7 +4,7 @@ using Rewind.Linux.Host;
 namespace Rewind.Linux.Syscalls;
 
 /// <summary>sys/ioctl.h: the terminal and descriptor requests programs make; anything else is ENOTTY.</summary>
-internal static unsafe class Ioctl
+internal static unsafe partial class Ioctl
 {
     const uint TcGets = 0x5401, TcSets = 0x5402, TcSetsW = 0x5403, TcSetsF = 0x5404, TiocGPgrp = 0x540f, TiocSPgrp = 0x5410,
         TiocGWinSz = 0x5413, TiocSWinSz = 0x5414, FionRead = 0x541b, FionBio = 0x5421, FioNClex = 0x5450, FioClex = 0x5451;

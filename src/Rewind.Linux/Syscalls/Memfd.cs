@@ -4,7 +4,7 @@ using Rewind.Linux.Host;
 namespace Rewind.Linux.Syscalls;
 
 /// <summary>sys/mman.h memfd_create, sys/eventfd.h and sys/file.h flock: host objects behind guest descriptors.</summary>
-internal static unsafe class Memfd
+internal static unsafe partial class Memfd
 {
     const int CloseOnExec = 0x80000; // MFD_CLOEXEC, EFD_CLOEXEC and O_CLOEXEC share the bit
 

@@ -6,7 +6,7 @@ using Rewind.Linux.Memory;
 namespace Rewind.Linux.Syscalls;
 
 /// <summary>sys/mman.h: the address space. These change the emulated machine itself.</summary>
-internal static unsafe class Mman
+internal static unsafe partial class Mman
 {
     const int MapShared = 0x01, MapPrivate = 0x02, MapSharedValidate = 0x03, MapTypeMask = 0x0f, MapFixed = 0x10,
         MapAnonymous = 0x20, MapFixedNoReplace = 0x100000;

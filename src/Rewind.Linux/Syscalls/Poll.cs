@@ -4,7 +4,7 @@ using Rewind.Linux.Host;
 namespace Rewind.Linux.Syscalls;
 
 /// <summary>poll.h and sys/select.h: waiting for descriptors, with guest numbers mapped to host ones.</summary>
-internal static unsafe class Poll
+internal static unsafe partial class Poll
 {
     const int PollFdSize = 8, FdSetBits = 1024;
 

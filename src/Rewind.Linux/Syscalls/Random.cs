@@ -3,7 +3,7 @@ using Rewind.Linux.Execution;
 namespace Rewind.Linux.Syscalls;
 
 /// <summary>sys/random.h: getrandom, through the single source of nondeterminism.</summary>
-internal static class Random
+internal static partial class Random
 {
     [Syscall(SyscallNumber.getrandom)]
     static long GetRandom(GuestProcess p, in SyscallArgs a)

@@ -4,7 +4,7 @@ using Rewind.Linux.Host;
 namespace Rewind.Linux.Syscalls;
 
 /// <summary>sched.h, prctl.h, resource.h, utsname.h, sysinfo.h: identity and limits of the process.</summary>
-internal static unsafe class Sched
+internal static unsafe partial class Sched
 {
     [Syscall(SyscallNumber.getpid)]
     static long GetProcessId(GuestProcess p, in SyscallArgs a) => p.Pid;

@@ -4,7 +4,7 @@ using Rewind.Linux.Host;
 namespace Rewind.Linux.Syscalls;
 
 /// <summary>sys/sendfile.h and copy_file_range: copies between host descriptors, offsets read from and written back to the guest.</summary>
-internal static unsafe class Sendfile
+internal static unsafe partial class Sendfile
 {
     [Syscall(SyscallNumber.sendfile)]
     static long SendFile(GuestProcess p, in SyscallArgs a)

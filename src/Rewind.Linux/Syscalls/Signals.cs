@@ -6,7 +6,7 @@ using Rewind.Linux.Signals;
 namespace Rewind.Linux.Syscalls;
 
 /// <summary>signal.h: handlers, masks, the alternate stack, sending signals to oneself and waiting for them.</summary>
-public static class Signals
+public static partial class Signals
 {
     const int SigBlock = 0, SigUnblock = 1, SigSetMask = 2;
     const int SigSetSize = 8;

@@ -4,7 +4,7 @@ using Rewind.Linux.Host;
 namespace Rewind.Linux.Syscalls;
 
 /// <summary>sys/socket.h: sockets are host sockets; a sandbox refuses them.</summary>
-internal static unsafe class Socket
+internal static unsafe partial class Socket
 {
     const int SockCloexec = 0x80000, MaxAddress = 128;
 

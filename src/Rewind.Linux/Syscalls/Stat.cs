@@ -5,7 +5,7 @@ using Rewind.Linux.Host;
 namespace Rewind.Linux.Syscalls;
 
 /// <summary>sys/stat.h, statx and statfs: file metadata, forwarded with host buffers (guest and host share layouts).</summary>
-internal static unsafe class Stat
+internal static unsafe partial class Stat
 {
     const int StatSize = 144, StatxSize = 256, StatfsSize = 120;
     const int AtSymlinkNoFollow = 0x100, AtEmptyPath = 0x1000;

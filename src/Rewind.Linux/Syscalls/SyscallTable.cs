@@ -1,4 +1,3 @@
-using System.Reflection;
 using Rewind.Linux.Execution;
 
 namespace Rewind.Linux.Syscalls;
@@ -22,10 +21,7 @@ public readonly record struct SyscallArgs(ulong A0, ulong A1, ulong A2, ulong A3
 
 public delegate long SyscallHandler(GuestProcess process, in SyscallArgs args);
 
-/// <summary>
-/// Dispatch table built from the handlers' [Syscall] attributes; every number without a handler
-/// is unsupported and answers -ENOSYS. Coverage listings come from here too.
-/// </summary>
+/// <summary>The kernel's name of each syscall number; coverage listings come from here too.</summary>
 public static partial class SyscallNames
 {
     public static string Name(long number) =>
@@ -35,7 +31,8 @@ public static partial class SyscallNames
         Table.Select((name, number) => (number, name)).Where(e => e.name is not null).Select(e => (e.number, e.name!));
 }
 
-public static class SyscallTable
+/// <summary>The handler of each syscall number, entered by code that Rewind.Generators writes from the [Syscall] attributes.</summary>
+public static partial class SyscallTable
 {
     static readonly SyscallHandler?[] Handlers = Build();
 
@@ -47,18 +44,9 @@ public static class SyscallTable
     static SyscallHandler?[] Build()
     {
         var handlers = new SyscallHandler?[512];
-        var methods = typeof(SyscallTable).Assembly.GetTypes()
-            .SelectMany(type => type.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic));
-        foreach (var method in methods)
-        {
-            foreach (var attribute in method.GetCustomAttributes<SyscallAttribute>())
-            {
-                var number = (int)attribute.Number;
-                if (handlers[number] is not null)
-                    throw new InvalidOperationException($"two handlers for {attribute.Number}");
-                handlers[number] = method.CreateDelegate<SyscallHandler>();
-            }
-        }
+        EnterAllHandlers(handlers);
         return handlers;
     }
+
+    static partial void EnterAllHandlers(SyscallHandler?[] handlers);
 }

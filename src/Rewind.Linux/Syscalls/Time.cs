@@ -4,7 +4,7 @@ using Rewind.Linux.Host;
 namespace Rewind.Linux.Syscalls;
 
 /// <summary>time.h and sys/time.h: clocks and sleeping, read from the host (a recorder logs the results).</summary>
-internal static unsafe class Time
+internal static unsafe partial class Time
 {
     [Syscall(SyscallNumber.clock_gettime)]
     static long ClockGetTime(GuestProcess p, in SyscallArgs a)

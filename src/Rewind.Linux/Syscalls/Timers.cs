@@ -6,7 +6,7 @@ namespace Rewind.Linux.Syscalls;
 /// sys/time.h interval timers and alarm: ITIMER_REAL runs on host time (see RealTimer); a recorder
 /// logs the results and where each SIGALRM arrived.
 /// </summary>
-internal static class Timers
+internal static partial class Timers
 {
     const int RealTimer = 0;
 

@@ -6,7 +6,7 @@ using Rewind.Linux.Host;
 namespace Rewind.Linux.Syscalls;
 
 /// <summary>unistd.h: reading and writing descriptors, and the path operations that go with them.</summary>
-internal static unsafe class Unistd
+internal static unsafe partial class Unistd
 {
     const int AtRemoveDir = 0x200, OCloexec = 0x80000;
 

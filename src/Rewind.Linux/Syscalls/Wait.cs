@@ -9,7 +9,7 @@ namespace Rewind.Linux.Syscalls;
 /// once a child of its process ends or a signal comes for it. Stopped and continued children are
 /// never reported: no process of a run stops.
 /// </summary>
-internal static class Wait
+internal static partial class Wait
 {
     const int NoHang = 1, Exited = 4, NoWait = 0x0100_0000;
     const int AllIds = 0, ById = 1, ByGroup = 2; // waitid's idtype

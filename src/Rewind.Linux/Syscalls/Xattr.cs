@@ -5,7 +5,7 @@ using Rewind.Linux.Host;
 namespace Rewind.Linux.Syscalls;
 
 /// <summary>sys/xattr.h: extended attributes, read and written on the host file.</summary>
-internal static unsafe class Xattr
+internal static unsafe partial class Xattr
 {
     [Syscall(SyscallNumber.getxattr)]
     static long Get(GuestProcess p, in SyscallArgs a) => GetPath(p, SyscallNumber.getxattr, a);
