@@ -21,7 +21,7 @@ internal sealed class BenchOptions
           --only NAME      run one workload (sha256sum, gzip, sort, python, compute, pointer_chase)
           --repeat N       runs per measurement; the median is reported (default: 3;
                            --targets and --threads: the best)
-          --rewind PATH    the rewind command to time (default: the repository's ./rewind)
+          --rewind PATH    the rewind command to time (default: the repository's ./rewind; bench/run passes the program it builds)
           --timeout SECS   a run still going after this is stopped and shown as >SECS s (default: 300)
           -h, --help       show this help
         """;
