@@ -9,8 +9,8 @@ namespace Rewind.Linux.Execution;
 /// <summary>
 /// Counts instructions per translated block: the engine reports each block it enters, and the
 /// number of instructions in a block is decoded once, when the block is first seen, then looked
-/// up in a direct-mapped cache. The hook's fast path touches only native memory, so that a block
-/// costs a few nanoseconds; no per-instruction hook is needed. The same hook notices when a
+/// up in a direct-mapped cache. The hook's fast path is native code (<see cref="BlockHookFastPath"/>),
+/// so that a block costs a few nanoseconds; no per-instruction hook is needed. The same hook notices when a
 /// thread switch or a keyframe is due and when new code reads the time stamp counter.
 /// </summary>
 public sealed unsafe class InstructionCounter : IDisposable
@@ -29,6 +29,7 @@ public sealed unsafe class InstructionCounter : IDisposable
         public long NextInterrupt;
         public long NextSwitch;
         public nint Owner; // GCHandle of the counter, for the slow paths
+        public nint SlowPath; // the managed hook, where the native fast path jumps when it cannot finish
         public fixed ulong Addresses[1 << CacheBits];
         public fixed uint Sizes[1 << CacheBits];
         public fixed ushort Counts[1 << CacheBits];
@@ -36,9 +37,11 @@ public sealed unsafe class InstructionCounter : IDisposable
 
     readonly CodeReader _readCode;
     readonly State* _state;
+    readonly BlockHookFastPath _fastPath;
     readonly List<(ulong Address, int Length, bool WithProcessorId)> _timeStampReads = [];
     GCHandle _self;
     byte[] _code = new byte[256];
+    readonly BlockDecoder _decoder = new();
 
     /// <summary>Reads guest code bytes (of whichever process runs); false where nothing is mapped.</summary>
     public delegate bool CodeReader(ulong address, Span<byte> destination);
@@ -54,6 +57,17 @@ public sealed unsafe class InstructionCounter : IDisposable
         _state->NextSwitch = long.MaxValue;
         _self = GCHandle.Alloc(this);
         _state->Owner = GCHandle.ToIntPtr(_self);
+        _state->SlowPath = (nint)(delegate* unmanaged[Cdecl]<nint, ulong, uint, State*, void>)&OnBlock;
+        _fastPath = new BlockHookFastPath(LayoutOf(_state));
+    }
+
+    static BlockHookFastPath.Layout LayoutOf(State* state)
+    {
+        int At(void* field) => (int)((byte*)field - (byte*)state);
+        return new(
+            At(&state->Instructions), At(&state->NextInterrupt), At(&state->NextSwitch), At(&state->NextKeyframe), At(&state->NextWatch),
+            At(&state->BlockStart), At(&state->BlockEnd), At(&state->BlockFirst), At(state->Addresses), At(state->Sizes), At(state->Counts),
+            CacheBits, At(&state->SlowPath));
     }
 
     /// <summary>Instructions executed so far, counting the current block whole.</summary>
@@ -137,9 +151,9 @@ public sealed unsafe class InstructionCounter : IDisposable
     public Func<ulong, IReadOnlyList<(ulong Address, int Length, bool WithProcessorId)>, bool>? TimeStampReadsFound { get; set; }
 
     /// <summary>Starts counting on <paramref name="cpu"/>.</summary>
-    public void Attach(Cpu cpu) =>
-        cpu.AddHook(HookType.Block, (delegate* unmanaged[Cdecl]<nint, ulong, uint, State*, void>)&OnBlock, _state);
+    public void Attach(Cpu cpu) => cpu.AddHook(HookType.Block, _fastPath.Entry, _state);
 
+    // Called by the fast path (BlockHookFastPath) whenever it cannot finish alone; the two must agree.
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     static void OnBlock(nint engine, ulong address, uint size, State* state)
     {
@@ -187,7 +201,7 @@ public sealed unsafe class InstructionCounter : IDisposable
             _code = new byte[Math.Max(size, (uint)_code.Length * 2)];
         if (!_readCode(address, _code.AsSpan(0, (int)size)))
             return 1;
-        var decoder = Decoder.Create(64, new ByteArrayCodeReader(_code, 0, (int)size), address);
+        var decoder = _decoder.Start(_code, (int)size, address);
         var end = address + size;
         var count = 0;
         while (decoder.IP < end)
@@ -205,6 +219,7 @@ public sealed unsafe class InstructionCounter : IDisposable
 
     public void Dispose()
     {
+        _fastPath.Dispose();
         NativeMemory.Free(_state);
         if (_self.IsAllocated)
             _self.Free();

@@ -22,7 +22,7 @@ internal static unsafe partial class HostSyscall
         Invoke((long)number, a0, a1, a2, a3, a4, a5);
 
     // Host virtual memory that backs guest memory.
-    public const int ProtRead = 1, ProtWrite = 2;
+    public const int ProtRead = 1, ProtWrite = 2, ProtExec = 4;
     public const int MapShared = 0x01, MapPrivate = 0x02, MapFixed = 0x10, MapAnonymous = 0x20, MapNoReserve = 0x4000;
 
     /// <summary>Host mmap; returns the address, or a negative errno.</summary>
