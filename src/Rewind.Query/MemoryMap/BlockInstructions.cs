@@ -38,6 +38,7 @@ internal sealed unsafe class BlockInstructions : IDisposable
     readonly ulong[]?[] _cachedPcs = new ulong[]?[1 << CacheBits];
     readonly List<ulong> _decoded = [];
     byte[] _code = new byte[256];
+    readonly BlockDecoder _decoder = new();
     ulong[]? _pendingPcs;
     long _pendingFirst;
     BlockOwner _pendingOwner;
@@ -113,7 +114,7 @@ internal sealed unsafe class BlockInstructions : IDisposable
             _code = new byte[Math.Max(size, (uint)_code.Length * 2)];
         if (!_process.Memory.Peek(address, _code.AsSpan(0, (int)size)))
             return [address];
-        var decoder = Decoder.Create(64, new ByteArrayCodeReader(_code, 0, (int)size), address);
+        var decoder = _decoder.Start(_code, (int)size, address);
         var end = address + size;
         _decoded.Clear();
         while (decoder.IP < end)
