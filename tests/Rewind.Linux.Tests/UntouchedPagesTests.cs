@@ -1,0 +1,37 @@
+using System.Runtime.InteropServices;
+using Rewind.Linux.Memory;
+using Xunit;
+
+namespace Rewind.Linux.Tests;
+
+public sealed unsafe class UntouchedPagesTests
+{
+    // Larger than glibc's largest mmap threshold (32 MB): the allocation is a fresh mapping, none of it touched.
+    const int Pages = 10_000;
+
+    [Fact]
+    public void Pages_written_are_touched_and_pages_never_written_are_not()
+    {
+        var memory = (byte*)NativeMemory.AlignedAlloc(Pages * 4096, 4096);
+        try
+        {
+            int[] written = [3, 500, 501, 1023, 1024, 9_999];
+            foreach (var page in written)
+                memory[page * 4096 + 17] = 1;
+
+            var untouched = new bool[Pages];
+            for (var chunk = 0; chunk < Pages; chunk += UntouchedPages.MaxPages)
+                UntouchedPages.Find(memory + chunk * 4096, untouched.AsSpan(chunk, Math.Min(UntouchedPages.MaxPages, Pages - chunk)));
+
+            foreach (var page in written)
+                Assert.False(untouched[page], $"page {page} was written");
+            // Page 0 may hold the allocator's header; every other page not written was never touched.
+            var expected = Enumerable.Range(1, Pages - 1).Where(page => !written.Contains(page)).ToArray();
+            Assert.Equal(expected, Enumerable.Range(1, Pages - 1).Where(page => untouched[page]).ToArray());
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(memory);
+        }
+    }
+}
