@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Rewind.Engine;
 using Rewind.Linux.Memory;
 using Xunit;
 
@@ -19,10 +20,9 @@ public sealed unsafe class UntouchedPagesTests
             foreach (var page in written)
                 memory[page * 4096 + 17] = 1;
 
-            var untouched = new bool[Pages];
-            for (var chunk = 0; chunk < Pages; chunk += UntouchedPages.MaxPages)
-                UntouchedPages.Find(memory + chunk * 4096, untouched.AsSpan(chunk, Math.Min(UntouchedPages.MaxPages, Pages - chunk)));
+            var untouched = UntouchedPages.In(Anonymous(memory)).ToArray();
 
+            Assert.Equal(Pages, untouched.Length);
             foreach (var page in written)
                 Assert.False(untouched[page], $"page {page} was written");
             // Page 0 may hold the allocator's header; every other page not written was never touched.
@@ -34,4 +34,26 @@ public sealed unsafe class UntouchedPagesTests
             NativeMemory.AlignedFree(memory);
         }
     }
+
+    [Fact]
+    public void Shared_and_file_mappings_are_never_taken_for_zeros()
+    {
+        var memory = (byte*)NativeMemory.AlignedAlloc(Pages * 4096, 4096);
+        try
+        {
+            var shared = Anonymous(memory);
+            var sharedMapping = new Mapping { Start = shared.Start, End = shared.End, Protection = shared.Protection, Shared = true, Host = memory };
+            var fileMapping = new Mapping { Start = shared.Start, End = shared.End, Protection = shared.Protection, Shared = false, Host = memory, Path = "/lib/data" };
+
+            Assert.DoesNotContain(true, UntouchedPages.In(sharedMapping).ToArray());
+            Assert.DoesNotContain(true, UntouchedPages.In(fileMapping).ToArray());
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(memory);
+        }
+    }
+
+    static Mapping Anonymous(byte* host) =>
+        new() { Start = 0x10_0000, End = 0x10_0000 + Pages * 4096UL, Protection = Protection.Read | Protection.Write, Shared = false, Host = host };
 }

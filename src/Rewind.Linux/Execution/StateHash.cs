@@ -24,23 +24,12 @@ public static unsafe class StateHash
             header[2] = (ulong)area.Protection;
             hash.Append(System.Runtime.InteropServices.MemoryMarshal.AsBytes(header));
         }
-        Span<bool> untouched = stackalloc bool[UntouchedPages.MaxPages];
         foreach (var mapping in process.Memory.Mappings)
         {
             // Untouched pages are zeros: hashed as such without reading them, which would map a page at each.
-            var mayBeUntouched = mapping.Path is null && !mapping.Shared;
-            for (var chunk = 0UL; chunk < mapping.Length; chunk += UntouchedPages.MaxPages * AddressSpace.PageSize)
-            {
-                var pages = (int)Math.Min(UntouchedPages.MaxPages, (mapping.Length - chunk) / AddressSpace.PageSize);
-                untouched.Clear();
-                if (mayBeUntouched)
-                    UntouchedPages.Find(mapping.Host + chunk, untouched[..pages]);
-                for (var i = 0; i < pages; i++)
-                {
-                    var offset = chunk + (ulong)i * AddressSpace.PageSize;
-                    hash.Append(untouched[i] ? UntouchedPages.ZeroPage : new ReadOnlySpan<byte>(mapping.Host + offset, (int)AddressSpace.PageSize));
-                }
-            }
+            var untouched = UntouchedPages.In(mapping);
+            for (var i = 0; i < untouched.Length; i++)
+                hash.Append(untouched[i] ? UntouchedPages.ZeroPage : new ReadOnlySpan<byte>(mapping.Host + (ulong)i * AddressSpace.PageSize, (int)AddressSpace.PageSize));
         }
         return hash.GetCurrentHashAsUInt128();
     }

@@ -173,7 +173,7 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
         return running with { OtherProcesses = others };
     }
 
-    unsafe Keyframe Snapshot(GuestProcess machine, ProcessState process, byte[] registers)
+    Keyframe Snapshot(GuestProcess machine, ProcessState process, byte[] registers)
     {
         var known = _pageHashes.GetValueOrDefault(process.Pid) ?? [];
         var changed = new List<PageRecord>();
@@ -181,30 +181,22 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
         if (process != machine.CurrentProcess && _pageHashes.ContainsKey(process.Pid) && !_ranSinceKeyframe.Contains(process.Pid))
             return Describe(machine, process, registers, changed);
         var current = new Dictionary<ulong, UInt128>(known.Count);
-        Span<bool> untouched = stackalloc bool[UntouchedPages.MaxPages];
         foreach (var mapping in process.Memory.Mappings)
         {
-            var mayBeUntouched = mapping.MayHaveChanged && mapping.Path is null && !mapping.Shared;
-            for (var chunk = mapping.Start; chunk < mapping.End; chunk += UntouchedPages.MaxPages * AddressSpace.PageSize)
+            var untouched = mapping.MayHaveChanged ? UntouchedPages.In(mapping) : default;
+            for (var page = mapping.Start; page < mapping.End; page += AddressSpace.PageSize)
             {
-                var pages = (int)Math.Min(UntouchedPages.MaxPages, (mapping.End - chunk) / AddressSpace.PageSize);
-                if (mayBeUntouched)
-                    UntouchedPages.Find(mapping.Host + (chunk - mapping.Start), untouched[..pages]);
-                for (var i = 0; i < pages; i++)
+                if (!mapping.MayHaveChanged && known.TryGetValue(page, out var hash))
                 {
-                    var page = chunk + (ulong)i * AddressSpace.PageSize;
-                    if (!mapping.MayHaveChanged && known.TryGetValue(page, out var hash))
-                    {
-                        current[page] = hash;
-                        continue;
-                    }
-                    // An untouched page is not read at all: reading would map the zero page there, and it would look touched.
-                    var zero = mayBeUntouched && untouched[i];
-                    hash = zero ? ZeroPageHash : PageHash(mapping, page);
                     current[page] = hash;
-                    if (!known.TryGetValue(page, out var previous) || previous != hash)
-                        changed.Add(new PageRecord(page, zero ? _writer.StoreBlob(UntouchedPages.ZeroPage) : StorePage(mapping, page)));
+                    continue;
                 }
+                // An untouched page is not read at all: reading would map the zero page there, and it would look touched.
+                var zero = !untouched.IsEmpty && untouched[(int)((page - mapping.Start) / AddressSpace.PageSize)];
+                hash = zero ? ZeroPageHash : PageHash(mapping, page);
+                current[page] = hash;
+                if (!known.TryGetValue(page, out var previous) || previous != hash)
+                    changed.Add(new PageRecord(page, zero ? _writer.StoreBlob(UntouchedPages.ZeroPage) : StorePage(mapping, page)));
             }
             mapping.MayHaveChanged = mapping.Protection.HasFlag(Protection.Write);
         }
