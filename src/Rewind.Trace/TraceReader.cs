@@ -7,7 +7,7 @@ using Microsoft.Win32.SafeHandles;
 namespace Rewind.Trace;
 
 /// <summary>
-/// Opens a trace and checks it chunk by chunk. A trace that was cut short (the recorder was
+/// Opens a trace and checks it chunk by chunk (the stored contents when first read). A trace that was cut short (the recorder was
 /// killed) or damaged is readable up to its last intact chunk; <see cref="Truncation"/> says why
 /// it ends early. Anything that is not a Rewind trace is a one-line <see cref="TraceFormatException"/>.
 /// </summary>
@@ -33,7 +33,7 @@ public sealed class TraceReader : IDisposable
     byte[] _prefetchPayload = [];
     int _lastBlobChunk = -1;
 
-    readonly record struct Chunk(ChunkKind Kind, long Offset, int Length);
+    readonly record struct Chunk(ChunkKind Kind, long Offset, int Length, uint Checksum);
 
     TraceReader(SafeFileHandle file, TraceHeader header)
     {
@@ -65,7 +65,12 @@ public sealed class TraceReader : IDisposable
 
     public IReadOnlyList<long> KeyframeInstructions => _keyframes.Select(k => k.Instruction).ToList();
 
-    public static TraceReader Open(string path)
+    /// <summary>
+    /// Opens the trace at <paramref name="path"/> and checks every chunk's checksum, except those of the stored
+    /// contents (most of a trace's bytes), which are checked when first read unless <paramref name="checkStoredContents"/>:
+    /// a replay then starts without reading the whole file first.
+    /// </summary>
+    public static TraceReader Open(string path, bool checkStoredContents = false)
     {
         SafeFileHandle file;
         try
@@ -84,7 +89,7 @@ public sealed class TraceReader : IDisposable
         {
             var header = ReadHeader(file, path, out var firstChunk);
             var reader = new TraceReader(file, header);
-            reader.Scan(firstChunk);
+            reader.Scan(firstChunk, checkStoredContents);
             return reader;
         }
         catch
@@ -118,7 +123,7 @@ public sealed class TraceReader : IDisposable
         }
     }
 
-    void Scan(long offset)
+    void Scan(long offset, bool checkStoredContents)
     {
         Span<byte> header = stackalloc byte[TraceFormat.ChunkHeaderSize];
         while (true)
@@ -143,27 +148,45 @@ public sealed class TraceReader : IDisposable
                 Truncation = $"chunk {_chunks.Count} at byte {offset} is incomplete or damaged";
                 return;
             }
-            var payload = ReadPayload(ref _payload, payloadOffset, length);
-            if (Crc32.HashToUInt32(payload) != crc)
-            {
-                Truncation = $"chunk {_chunks.Count} at byte {offset} fails its checksum";
-                return;
-            }
             try
             {
-                Index(kind, payload);
+                // A blob chunk's contents are checked when read (DecompressBlobChunk).
+                var payload = kind == ChunkKind.Blobs && !checkStoredContents
+                    ? BlobDirectory(payloadOffset, length)
+                    : ReadPayload(ref _payload, payloadOffset, length);
+                if (payload.Length == length && Crc32.HashToUInt32(payload) != crc)
+                {
+                    Truncation = $"chunk {_chunks.Count} at byte {offset} fails its checksum";
+                    return;
+                }
+                Index(kind, payload, length);
             }
             catch (InvalidDataException)
             {
                 Truncation = $"chunk {_chunks.Count} at byte {offset} cannot be decoded";
                 return;
             }
-            _chunks.Add(new Chunk(kind, payloadOffset, length));
+            _chunks.Add(new Chunk(kind, payloadOffset, length, crc));
             offset = payloadOffset + length;
         }
     }
 
-    void Index(ChunkKind kind, ReadOnlySpan<byte> payload)
+    /// <summary>
+    /// The start of a blob chunk's payload, up to the end of its directory (its length, then the entries),
+    /// which is all that opening needs of it.
+    /// </summary>
+    ReadOnlySpan<byte> BlobDirectory(long offset, int length)
+    {
+        var prefix = new VarintReader(ReadPayload(ref _payload, offset, Math.Min(length, VarintWriter.MaxLength)));
+        var directoryLength = prefix.ReadUnsigned();
+        var end = (ulong)prefix.Position + directoryLength;
+        if (end > (ulong)length)
+            throw new InvalidDataException("the blob directory runs past its chunk");
+        return ReadPayload(ref _payload, offset, (int)end);
+    }
+
+    /// <summary>Indexes a chunk from its payload (of a blob chunk, at least its directory) of <paramref name="length"/> bytes in all.</summary>
+    void Index(ChunkKind kind, ReadOnlySpan<byte> payload, int length)
     {
         switch (kind)
         {
@@ -175,14 +198,14 @@ public sealed class TraceReader : IDisposable
                 while (!entries.AtEnd)
                 {
                     var hash = entries.ReadHash();
-                    var length = entries.ReadInt();
-                    _blobIndex[hash] = (_chunks.Count, position, length);
-                    position += length;
+                    var blobLength = entries.ReadInt();
+                    _blobIndex[hash] = (_chunks.Count, position, blobLength);
+                    position += blobLength;
                 }
                 _blobChunkSizes[_chunks.Count] = position;
                 _blobChunks.Add(_chunks.Count);
                 BlobBytes += position;
-                BlobChunkBytes += payload.Length;
+                BlobChunkBytes += length;
                 break;
             case ChunkKind.Events:
                 var events = new VarintReader(Decompress(payload));
@@ -360,8 +383,11 @@ public sealed class TraceReader : IDisposable
     /// </summary>
     byte[] DecompressBlobChunk(int chunk, ref byte[] payload, byte[]? output)
     {
-        var (_, offset, length) = _chunks[chunk];
-        var reader = new VarintReader(ReadPayload(ref payload, offset, length));
+        var (_, offset, length, checksum) = _chunks[chunk];
+        var whole = ReadPayload(ref payload, offset, length);
+        if (Crc32.HashToUInt32(whole) != checksum)
+            throw new TraceFormatException($"the trace is damaged: chunk {chunk} at byte {offset - TraceFormat.ChunkHeaderSize} fails its checksum");
+        var reader = new VarintReader(whole);
         reader.Take(reader.ReadInt()); // the directory, indexed when the trace was opened
         var compressed = payload.AsSpan(reader.Position, length - reader.Position);
         var size = _blobChunkSizes[chunk];
@@ -374,7 +400,7 @@ public sealed class TraceReader : IDisposable
 
     ReadOnlySpan<byte> ReadPayload(int chunk)
     {
-        var (_, offset, length) = _chunks[chunk];
+        var (_, offset, length, _) = _chunks[chunk];
         return ReadPayload(ref _payload, offset, length);
     }
 

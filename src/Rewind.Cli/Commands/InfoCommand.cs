@@ -24,7 +24,8 @@ internal static class InfoCommand
         {
             try
             {
-                using var reader = TraceReader.Open(parse.GetValue(trace)!);
+                // info vouches for the whole file, stored contents included.
+                using var reader = TraceReader.Open(parse.GetValue(trace)!, checkStoredContents: true);
                 var summary = TraceSummary.Of(reader);
                 if (parse.GetValue(json))
                     WriteJson(summary);
