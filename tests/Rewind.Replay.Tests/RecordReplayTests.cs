@@ -220,4 +220,19 @@ public sealed class DefaultTraceNameTests
             Assert.Equal("hello, world\nargc=1\n", replay.StdoutText);
         }
     }
+
+    /// <summary>A program that cannot start (no such file) fails as a shell's command would, and leaves no trace behind.</summary>
+    [Fact]
+    public async Task RecordOfAProgramThatCannotStartLeavesNoTrace()
+    {
+        using var folder = new TempFolder();
+        var settings = new RunSettings { WorkingDirectory = folder.Path };
+
+        var shell = await GuestRunner.NativeAsync("sh", ["-c", "./no-such-program"]);
+        var record = await GuestRunner.RewindCommandAsync(["record", "--", "./no-such-program"], settings);
+
+        Assert.Equal(shell.ExitCode, record.ExitCode);
+        RewindCli.AssertOneLineError(record);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(folder.Path));
+    }
 }

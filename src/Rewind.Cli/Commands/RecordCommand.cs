@@ -61,28 +61,38 @@ internal static class RecordCommand
                 Sandboxed = sandbox is not null,
                 PreemptAfter = options.PreemptAfter,
             };
-            using var writer = new TraceWriter(file, header);
-            var recorder = new Recorder(writer, header.KeyframeInterval);
-            try
-            {
-                var clock = Stopwatch.StartNew();
-                using var process = GuestProcess.Start(options, recorder, nondeterminism);
-                ExitStatus exit;
-                using (new TerminationSignals(process))
-                    exit = process.Run()!; // no one pauses a live run
-                Diagnostics.Warn($"recorded {exit.Instructions:N0} instructions in {clock.Elapsed.TotalSeconds:F2} s to {path} ({writer.BytesWritten / 1e6:F1} MB)");
-                return GuestCommandLine.Report(exit);
-            }
-            catch (GuestStartException e)
-            {
-                return Diagnostics.Fail(e.Message, e.Status);
-            }
-            catch (EngineException e)
-            {
-                return Diagnostics.Fail(e.Message);
-            }
+            var status = RecordTo(file, path, header, options, nondeterminism, out var started);
+            if (!started)
+                File.Delete(path); // the program never ran: a trace of nothing would only be in the way
+            return status;
         });
         return command;
+    }
+
+    static int RecordTo(FileStream file, string path, TraceHeader header, RunOptions options, Nondeterminism nondeterminism, out bool started)
+    {
+        started = false;
+        using var writer = new TraceWriter(file, header);
+        var recorder = new Recorder(writer, header.KeyframeInterval);
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            using var process = GuestProcess.Start(options, recorder, nondeterminism);
+            started = true;
+            ExitStatus exit;
+            using (new TerminationSignals(process))
+                exit = process.Run()!; // no one pauses a live run
+            Diagnostics.Warn($"recorded {exit.Instructions:N0} instructions in {clock.Elapsed.TotalSeconds:F2} s to {path} ({writer.BytesWritten / 1e6:F1} MB)");
+            return GuestCommandLine.Report(exit);
+        }
+        catch (GuestStartException e)
+        {
+            return Diagnostics.Fail(e.Message, e.Status);
+        }
+        catch (EngineException e)
+        {
+            return Diagnostics.Fail(e.Message);
+        }
     }
 
     /// <summary>PROGRAM-N.rwd in the current folder, with the first N that is free.</summary>
