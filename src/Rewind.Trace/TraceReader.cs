@@ -7,9 +7,9 @@ using Microsoft.Win32.SafeHandles;
 namespace Rewind.Trace;
 
 /// <summary>
-/// Opens a trace and checks it chunk by chunk (the stored contents when first read). A trace that was cut short (the recorder was
-/// killed) or damaged is readable up to its last intact chunk; <see cref="Truncation"/> says why
-/// it ends early. Anything that is not a Rewind trace is a one-line <see cref="TraceFormatException"/>.
+/// Opens a trace and checks it chunk by chunk (the stored contents when they are first read). A
+/// trace that was cut short (the recorder was killed) or damaged is readable up to its last intact
+/// chunk; <see cref="Truncation"/> says why it ends early. Anything that is not a Rewind trace is a one-line <see cref="TraceFormatException"/>.
 /// </summary>
 public sealed class TraceReader : IDisposable
 {

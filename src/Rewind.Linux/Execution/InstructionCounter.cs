@@ -9,9 +9,9 @@ namespace Rewind.Linux.Execution;
 /// <summary>
 /// Counts instructions per translated block: the engine reports each block it enters, and the
 /// number of instructions in a block is decoded once, when the block is first seen, then looked
-/// up in a direct-mapped cache. The hook's fast path is native code (<see cref="BlockHookFastPath"/>),
-/// so that a block costs a few nanoseconds; no per-instruction hook is needed. The same hook notices when a
-/// thread switch or a keyframe is due and when new code reads the time stamp counter.
+/// up in a direct-mapped cache. The hook's common case is native code (<see cref="BlockHookFastPath"/>),
+/// so that a block costs a few nanoseconds; no per-instruction hook is needed. The same hook notices
+/// when a thread switch or a keyframe is due and when new code reads the time stamp counter.
 /// </summary>
 public sealed unsafe class InstructionCounter : IDisposable
 {
