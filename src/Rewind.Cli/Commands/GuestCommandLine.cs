@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics;
 using Rewind.Engine;
 using Rewind.Linux.Execution;
 using Rewind.Linux.Files;
@@ -80,6 +81,33 @@ internal sealed class GuestCommandLine
             FollowChildren = !parse.GetValue(NoFollowChildren),
             Warn = Diagnostics.Warn,
         };
+    }
+
+    /// <summary>
+    /// Starts the program with <paramref name="start"/> and runs it to its end, with Ctrl-C and kill passed on to it;
+    /// <paramref name="ran"/> hears how it ended and how long it took. Returns the shell's exit status, or a
+    /// one-line error's when the program could not start or the engine failed.
+    /// </summary>
+    public static int RunToEnd(Func<GuestProcess> start, Action<ExitStatus, TimeSpan> ran)
+    {
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            using var process = start();
+            ExitStatus exit;
+            using (new TerminationSignals(process))
+                exit = process.Run()!; // no one pauses a live run
+            ran(exit, clock.Elapsed);
+            return Report(exit);
+        }
+        catch (GuestStartException e)
+        {
+            return Diagnostics.Fail(e.Message, e.Status);
+        }
+        catch (EngineException e)
+        {
+            return Diagnostics.Fail(e.Message);
+        }
     }
 
     /// <summary>Reports how the program ended, as a shell would, and returns the shell's exit status.</summary>

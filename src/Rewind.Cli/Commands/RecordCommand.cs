@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using Rewind.Engine;
 using Rewind.Linux.Execution;
 using Rewind.Linux.Recording;
@@ -71,28 +70,19 @@ internal static class RecordCommand
 
     static int RecordTo(FileStream file, string path, TraceHeader header, RunOptions options, Nondeterminism nondeterminism, out bool started)
     {
-        started = false;
         using var writer = new TraceWriter(file, header);
         var recorder = new Recorder(writer, header.KeyframeInterval);
-        try
-        {
-            var clock = Stopwatch.StartNew();
-            using var process = GuestProcess.Start(options, recorder, nondeterminism);
-            started = true;
-            ExitStatus exit;
-            using (new TerminationSignals(process))
-                exit = process.Run()!; // no one pauses a live run
-            Diagnostics.Warn($"recorded {exit.Instructions:N0} instructions in {clock.Elapsed.TotalSeconds:F2} s to {path} ({writer.BytesWritten / 1e6:F1} MB)");
-            return GuestCommandLine.Report(exit);
-        }
-        catch (GuestStartException e)
-        {
-            return Diagnostics.Fail(e.Message, e.Status);
-        }
-        catch (EngineException e)
-        {
-            return Diagnostics.Fail(e.Message);
-        }
+        var running = false;
+        var status = GuestCommandLine.RunToEnd(
+            () =>
+            {
+                var process = GuestProcess.Start(options, recorder, nondeterminism);
+                running = true;
+                return process;
+            },
+            (exit, elapsed) => Diagnostics.Warn($"recorded {exit.Instructions:N0} instructions in {elapsed.TotalSeconds:F2} s to {path} ({writer.BytesWritten / 1e6:F1} MB)"));
+        started = running;
+        return status;
     }
 
     /// <summary>PROGRAM-N.rwd in the current folder, with the first N that is free.</summary>

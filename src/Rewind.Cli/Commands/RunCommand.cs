@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
-using Rewind.Engine;
 using Rewind.Linux.Execution;
 
 namespace Rewind.Cli.Commands;
@@ -21,25 +19,11 @@ internal static class RunCommand
             if (options is null)
                 return 1;
             using var _ = sandbox;
-            try
+            return GuestCommandLine.RunToEnd(() => GuestProcess.Start(options), (exit, elapsed) =>
             {
-                var clock = Stopwatch.StartNew();
-                using var process = GuestProcess.Start(options);
-                ExitStatus exit;
-                using (new TerminationSignals(process))
-                    exit = process.Run()!; // no one pauses a live run
                 if (parse.GetValue(stats))
-                    Diagnostics.Warn($"{exit.Instructions:N0} instructions in {clock.Elapsed.TotalSeconds:F3} s ({exit.Instructions / Math.Max(clock.Elapsed.TotalSeconds, 1e-9) / 1e6:F0} M/s)");
-                return GuestCommandLine.Report(exit);
-            }
-            catch (GuestStartException e)
-            {
-                return Diagnostics.Fail(e.Message, e.Status);
-            }
-            catch (EngineException e)
-            {
-                return Diagnostics.Fail(e.Message);
-            }
+                    Diagnostics.Warn($"{exit.Instructions:N0} instructions in {elapsed.TotalSeconds:F3} s ({exit.Instructions / Math.Max(elapsed.TotalSeconds, 1e-9) / 1e6:F0} M/s)");
+            });
         });
         return command;
     }
