@@ -31,7 +31,10 @@ public static partial class SyscallNames
         Table.Select((name, number) => (number, name)).Where(e => e.name is not null).Select(e => (e.number, e.name!));
 }
 
-/// <summary>The handler of each syscall number, entered by code that Rewind.Generators writes from the [Syscall] attributes.</summary>
+/// <summary>
+/// The handler of each syscall number, entered by code that Rewind.Generators writes from the [Syscall]
+/// attributes; a number without one is unsupported and answers -ENOSYS.
+/// </summary>
 public static partial class SyscallTable
 {
     static readonly SyscallHandler?[] Handlers = Build();
