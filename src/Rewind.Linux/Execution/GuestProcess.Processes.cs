@@ -99,12 +99,8 @@ public sealed unsafe partial class GuestProcess
     public void EndProcess(int waitStatus)
     {
         var ended = _current;
-        foreach (var thread in ended.Threads)
-            thread.Exited = true;
         ended.WaitStatus = waitStatus;
-        ended.RealTimer?.Dispose();
-        ended.RealTimer = null;
-        ended.Files.Dispose();
+        ended.End();
         foreach (var orphan in _processes.Where(p => p.ParentPid == ended.Pid))
             orphan.ParentPid = Root.Pid;
         if (FindProcess(ended.ParentPid) is { } parent)
@@ -154,12 +150,8 @@ public sealed unsafe partial class GuestProcess
     public void LeaveEngine(int hostPid)
     {
         var left = _current;
-        foreach (var thread in left.Threads)
-            thread.Exited = true;
         left.HostPid = hostPid;
-        left.RealTimer?.Dispose();
-        left.RealTimer = null;
-        left.Files.Dispose();
+        left.End();
         _kernel.ProcessEnded(this, left);
         Cpu.Stop();
     }

@@ -114,16 +114,33 @@ public sealed class ProcessState(int pid, int parentPid, AddressSpace memory, Fi
         return child;
     }
 
+    /// <summary>
+    /// The process stops running here (it exited, was killed, or goes on as a host process): its threads are over,
+    /// its timer stops and its descriptors close, so that its pipes' readers see the end. Its memory stays until
+    /// the engine has switched away from it (<see cref="Release"/>).
+    /// </summary>
+    public void End()
+    {
+        foreach (var thread in Threads)
+            thread.Exited = true;
+        StopTimerAndCloseFiles();
+    }
+
     /// <summary>Releases what only a running process needs: its memory, descriptors and timer (a zombie keeps its status).</summary>
     public void Release()
     {
-        RealTimer?.Dispose();
-        RealTimer = null;
-        Files.Dispose();
+        StopTimerAndCloseFiles();
         if (CwdFd >= 0)
             HostSyscall.Invoke(SyscallNumber.close, CwdFd);
         CwdFd = -1;
         Memory.Dispose();
+    }
+
+    void StopTimerAndCloseFiles()
+    {
+        RealTimer?.Dispose();
+        RealTimer = null;
+        Files.Dispose();
     }
 
     public void Dispose() => Release();
