@@ -196,7 +196,7 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
                 hash = zero ? ZeroPageHash : PageHash(mapping, page);
                 current[page] = hash;
                 if (!known.TryGetValue(page, out var previous) || previous != hash)
-                    changed.Add(new PageRecord(page, zero ? _writer.StoreBlob(UntouchedPages.ZeroPage) : StorePage(mapping, page)));
+                    changed.Add(new PageRecord(page, zero ? StoreZeroPage() : StorePage(mapping, page)));
             }
             mapping.MayHaveChanged = mapping.Protection.HasFlag(Protection.Write);
         }
@@ -221,6 +221,9 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
     static readonly UInt128 ZeroPageHash = XxHash128.HashToUInt128(UntouchedPages.ZeroPage);
 
     UInt128 StorePage(Mapping mapping, ulong page) => _writer.StoreBlob(PageBytes(mapping, page));
+
+    // Stored once; later untouched pages only name it, instead of hashing 4 KB of zeros each.
+    UInt128 StoreZeroPage() => _writer.HasBlob(ZeroPageHash) ? ZeroPageHash : _writer.StoreBlob(UntouchedPages.ZeroPage);
 
     // ---- what the kernel side did to memory ----
 
