@@ -405,6 +405,8 @@ public sealed class ReplayKernel : Kernel
                     break;
                 case OutputEffect:
                     break; // for Echo
+                case ImageEffect:
+                    break; // for symbols
             }
         }
     }

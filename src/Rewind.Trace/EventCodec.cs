@@ -157,6 +157,13 @@ internal static class EventCodec
                     break;
                 case ProcessLeftEffect:
                     break;
+                case ImageEffect image:
+                    w.Write(image.Path);
+                    w.Write(image.Length);
+                    w.Write((ulong)image.Pages.Count);
+                    foreach (var page in image.Pages)
+                        w.Write(page);
+                    break;
                 default:
                     throw new ArgumentException($"unknown effect {effect.GetType().Name}", nameof(effects));
             }
@@ -190,6 +197,7 @@ internal static class EventCodec
                 EffectKind.ProcessExited => new ProcessExitedEffect(r.ReadInt()),
                 EffectKind.Output => new OutputEffect(r.ReadInt()),
                 EffectKind.ProcessLeft => new ProcessLeftEffect(),
+                EffectKind.Image => ReadImage(ref r),
                 _ => throw new InvalidDataException($"unknown effect kind {(int)kind}"),
             };
         }
@@ -203,6 +211,15 @@ internal static class EventCodec
         for (var i = 0; i < arguments.Length; i++)
             arguments[i] = r.ReadString() ?? "";
         return new ExecEffect(path, arguments);
+    }
+
+    static ImageEffect ReadImage(ref VarintReader r)
+    {
+        var (path, length) = (r.ReadString() ?? "", r.ReadUnsigned());
+        var pages = new UInt128[r.ReadInt()];
+        for (var i = 0; i < pages.Length; i++)
+            pages[i] = r.ReadHash();
+        return new ImageEffect(path, length, pages);
     }
 
     static MapEffect ReadMap(ref VarintReader r)

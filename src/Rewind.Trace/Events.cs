@@ -76,7 +76,7 @@ public abstract record Effect
 internal enum EffectKind : byte
 {
     Write = 1, WriteBlob, Map, Unmap, Protect, Remap, Brk, InitBrk, Discard, Register, Name, Exec, ThreadCreated, ThreadExited,
-    ProcessCreated, ProcessExited, Output, ProcessLeft,
+    ProcessCreated, ProcessExited, Output, ProcessLeft, Image,
 }
 
 /// <summary>Bytes the kernel side wrote into guest memory.</summary>
@@ -95,6 +95,16 @@ public sealed record MemoryBlobWrite(ulong Address, UInt128 Blob, int Length) : 
 public sealed record MapEffect(ulong Address, ulong Length, int Protection, bool Shared, string? Path, ulong FileOffset, string? Label, IReadOnlyList<UInt128> Pages) : Effect
 {
     internal override EffectKind Kind => EffectKind.Map;
+}
+
+/// <summary>
+/// The whole file an executable mapping came from (<paramref name="Length"/> bytes, page by page,
+/// the last page padded with zeros), stored once per file, so that symbols, debug information and
+/// unwind tables of every image can be read from the trace alone. Replay has nothing to do for it.
+/// </summary>
+public sealed record ImageEffect(string Path, ulong Length, IReadOnlyList<UInt128> Pages) : Effect
+{
+    internal override EffectKind Kind => EffectKind.Image;
 }
 
 public sealed record UnmapEffect(ulong Address, ulong Length) : Effect

@@ -9,7 +9,7 @@ public static class TraceFormat
     /// <summary>First eight bytes of every trace file.</summary>
     public static ReadOnlySpan<byte> Magic => "REWINDTR"u8;
 
-    public const int Version = 4;
+    public const int Version = 5;
 
     /// <summary>Marks the start of each chunk, so that a torn write is recognised.</summary>
     public const uint ChunkMagic = 0x4b4e4843; // "CHNK"

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Rewind.Query.Introspection;
+using Rewind.Query.Symbols;
 using Rewind.Trace;
 using Spectre.Console;
 
@@ -22,26 +23,28 @@ internal static class EventsCommand
         {
             trace, format,
         };
-        command.SetAction(parse => ViewFormat.Run(parse.GetValue(trace)!, model =>
+        command.SetAction(parse => ViewFormat.Run(parse.GetValue(trace)!, (model, reader) =>
         {
+            var symbols = new SymbolTable(model, reader, SymbolTable.DefaultDebugDirectories);
             if (parse.GetValue(format) == ViewFormat.Jsonl)
             {
-                ViewFormat.WriteJsonLines(model.Events, ModelJson.Write);
+                ViewFormat.WriteJsonLines(model.Events, (json, e) => ModelJson.Write(json, e, symbols.Describe));
                 return 0;
             }
             var table = new Table().AddColumn("Position").AddColumn("Type").AddColumn("Details");
             foreach (var e in model.Events)
-                table.AddRow(e.Position.ToString(), e.Type.ToString(), Markup.Escape(Details(e)));
+                table.AddRow(e.Position.ToString(), e.Type.ToString(), Markup.Escape(Details(e, symbols)));
             AnsiConsole.Write(table);
             return 0;
         }));
         return command;
     }
 
-    static string Details(TimelineEvent e) => e switch
+    static string Details(TimelineEvent e, SymbolTable symbols) => e switch
     {
         { Module: { } module } => $"{module.Name} at {ModelJson.Hex(module.Address)} ({module.Path})",
         { Exception: { } exception } => $"{exception.Name} (code {exception.Code}, si_code {exception.SignalCode}) at pc {ModelJson.Hex(exception.ProgramCounter)}"
+            + (symbols.Describe(exception.ProgramCounter, e.Position.Instruction) is { } symbol ? $" ({symbol})" : "")
             + (exception.Address != 0 ? $", address {ModelJson.Hex(exception.Address)}" : "") + (exception.Handled ? ", handled" : ""),
         { Thread: { } thread } => $"thread {thread.Id} (unique id {thread.UniqueId})",
         { Type: TimelineEventType.ProcessExit, ExitCode: { } code } => $"process {e.ProcessId}: exit code {code.ToString(CultureInfo.InvariantCulture)}",
@@ -68,20 +71,34 @@ internal static class ViewFormat
     }
 
     /// <summary>Opens the trace, builds its model and runs <paramref name="show"/>; a bad trace is a one-line error.</summary>
-    public static int Run(string path, Func<TraceModel, int> show)
+    public static int Run(string path, Func<TraceModel, int> show) => Run(path, (model, _) => show(model));
+
+    /// <summary>As <see cref="Run(string, Func{TraceModel, int})"/>, with the trace still open (for its stored files).</summary>
+    public static int Run(string path, Func<TraceModel, TraceReader, int> show)
     {
         TraceModel model;
+        TraceReader reader;
         try
         {
-            using var reader = TraceReader.Open(path);
-            TraceCommandLine.WarnIfIncomplete(reader);
-            model = TraceModel.Build(reader);
+            reader = TraceReader.Open(path);
         }
         catch (TraceFormatException e)
         {
             return Diagnostics.Fail(e.Message);
         }
-        return show(model);
+        using (reader)
+        {
+            try
+            {
+                TraceCommandLine.WarnIfIncomplete(reader);
+                model = TraceModel.Build(reader);
+            }
+            catch (TraceFormatException e)
+            {
+                return Diagnostics.Fail(e.Message);
+            }
+            return show(model, reader);
+        }
     }
 
     /// <summary>Writes each item as one JSON object on its own line to stdout.</summary>

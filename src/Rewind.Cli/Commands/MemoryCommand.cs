@@ -23,8 +23,8 @@ internal static class MemoryCommand
     public static Command Create()
     {
         var trace = new Argument<string>("trace") { Description = "The trace file." };
-        var begin = new Argument<string>("begin") { Description = "First address of the range: hex (0x404028) or decimal." };
-        var end = new Argument<string>("end") { Description = "End of the range, excluded: hex or decimal, above BEGIN." };
+        var begin = new Argument<string>("begin") { Description = "First address of the range: hex (0x404028), decimal or a symbol (prog!counter, libc.so.6!environ+8)." };
+        var end = new Argument<string>("end") { Description = "End of the range, excluded: hex, decimal or a symbol with an offset (prog!counter+8), above BEGIN." };
         var mask = new Argument<string>("mask")
         {
             Description = "Which accesses: any of r (read), w (write), e (execute: instructions run from the range), c (change: writes that change the bytes).",
@@ -46,10 +46,9 @@ internal static class MemoryCommand
         };
         command.SetAction(parse =>
         {
-            if (!TryParseAddress(parse.GetValue(begin)!, "begin", out var from) || !TryParseAddress(parse.GetValue(end)!, "end", out var to))
+            var (beginText, endText) = (parse.GetValue(begin)!, parse.GetValue(end)!);
+            if (!TryParseAddressOrSymbol(beginText, "begin") || !TryParseAddressOrSymbol(endText, "end"))
                 return 2;
-            if (from >= to)
-                return Diagnostics.Fail($"the range is empty: begin 0x{from:x} must be below end 0x{to:x} (end is excluded)", 2);
             MemoryMask accessMask;
             try
             {
@@ -63,15 +62,16 @@ internal static class MemoryCommand
                 return Diagnostics.Fail("--limit must be 0 or more", 2);
             if (!TraceCommandLine.LoadEngine())
                 return 1;
-            return Run(parse.GetValue(trace)!, from, to, accessMask, parse.GetValue(format)!, parse.GetValue(limit) ?? long.MaxValue);
+            return Run(parse.GetValue(trace)!, beginText, endText, accessMask, parse.GetValue(format)!, parse.GetValue(limit) ?? long.MaxValue);
         });
         return command;
     }
 
-    static int Run(string path, ulong begin, ulong end, MemoryMask mask, string format, long limit)
+    static int Run(string path, string beginText, string endText, MemoryMask mask, string format, long limit)
     {
         return WithSession(path, session =>
         {
+            var (begin, end) = (session.Symbols.ResolveAddress(beginText), session.Symbols.ResolveAddress(endText));
             var query = session.Memory(begin, end, mask);
             var results = query.Take(limit);
             using var stdout = Console.OpenStandardOutput();
@@ -182,6 +182,13 @@ internal static class MemoryCommand
             text.Flush();
         }
     }
+
+    /// <summary>
+    /// An address the user typed: a number (checked here, before the trace is opened) or a symbol
+    /// (module!name, name, with +offset: resolved against the trace's modules once it is open).
+    /// </summary>
+    internal static bool TryParseAddressOrSymbol(string text, string what) =>
+        text.Trim() is [(>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or '_' or '*', ..] || text.Contains('!', StringComparison.Ordinal) || TryParseAddress(text, what, out _);
 
     /// <summary>An address the user typed: 0x hex or decimal; anything else is a one-line error.</summary>
     internal static bool TryParseAddress(string text, string what, out ulong value)

@@ -164,7 +164,7 @@ public sealed unsafe class AddressSpace : IDisposable
             result =>
             {
                 if (result >= 0)
-                    Observer!.Mapped(Find((ulong)result)!, fileBytes);
+                    Observer!.Mapped(Find((ulong)result)!, fileBytes, hostFd);
             });
     }
 

@@ -1,6 +1,7 @@
 using System.IO.Hashing;
 using Rewind.Engine;
 using Rewind.Linux.Execution;
+using Rewind.Linux.Host;
 using Rewind.Linux.Memory;
 using Rewind.Linux.Signals;
 using Rewind.Linux.Syscalls;
@@ -27,6 +28,7 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
     readonly Dictionary<int, Dictionary<ulong, UInt128>> _pageHashes = []; // per pid: each page's hash at the last keyframe
     readonly HashSet<int> _ranSinceKeyframe = [];
     readonly Dictionary<string, long> _filesRead = new(StringComparer.Ordinal);
+    readonly HashSet<(ulong Device, ulong Inode, long Size, long Seconds, long Nanoseconds)> _imagesStored = [];
     GuestProcess? _process;
 
     public Recorder(TraceWriter writer, long keyframeInterval)
@@ -227,12 +229,44 @@ public sealed class Recorder : Kernel, IAddressSpaceObserver
 
     // ---- what the kernel side did to memory ----
 
-    void IAddressSpaceObserver.Mapped(Mapping mapping, ulong fileBytes)
+    void IAddressSpaceObserver.Mapped(Mapping mapping, ulong fileBytes, int hostFd)
     {
+        if (hostFd >= 0 && mapping.Path is { } path && mapping.Protection.HasFlag(Protection.Execute))
+            StoreImage(path, hostFd);
         var pages = new List<UInt128>();
         for (var page = mapping.Start; page < mapping.Start + fileBytes; page += AddressSpace.PageSize)
             pages.Add(StorePage(mapping, page));
         _effects.Add(new MapEffect(mapping.Start, mapping.Length, (int)mapping.Protection, mapping.Shared, mapping.Path, mapping.FileOffset, mapping.Label, pages));
+    }
+
+    /// <summary>Files larger than this are not stored whole (their mapped pages still are): symbols then come from those pages alone.</summary>
+    const long MaxImageBytes = 256L << 20;
+
+    /// <summary>
+    /// Stores the whole file of an executable mapping, once per file (device, inode, size and
+    /// modification time): symbol tables, debug information and section headers lie outside the
+    /// parts the loader maps. Pages that are mapped too are stored once, as their content is the same.
+    /// </summary>
+    unsafe void StoreImage(string path, int hostFd)
+    {
+        var stat = stackalloc byte[144];
+        if (HostSyscall.Invoke(SyscallNumber.fstat, hostFd, (long)stat) < 0)
+            return;
+        var size = *(long*)(stat + 48);
+        if (size <= 0 || size > MaxImageBytes || !_imagesStored.Add((*(ulong*)stat, *(ulong*)(stat + 8), size, *(long*)(stat + 88), *(long*)(stat + 96))))
+            return;
+        var page = new byte[AddressSpace.PageSize];
+        var pages = new UInt128[(size + page.Length - 1) / page.Length];
+        fixed (byte* buffer = page)
+        {
+            for (var i = 0; i < pages.Length; i++)
+            {
+                var read = HostSyscall.Invoke(SyscallNumber.pread64, hostFd, (long)buffer, page.Length, (long)i * page.Length);
+                page.AsSpan((int)Math.Max(0, read)).Clear();
+                pages[i] = _writer.StoreBlob(page);
+            }
+        }
+        _effects.Add(new ImageEffect(path, (ulong)size, pages));
     }
 
     void IAddressSpaceObserver.Unmapped(ulong address, ulong length) => _effects.Add(new UnmapEffect(address, length));

@@ -31,6 +31,8 @@ public sealed class DxEvaluator
                 return text.Value;
             case DxVariable variable:
                 return _model.Variable(variable);
+            case DxSymbol symbol:
+                return _model.SymbolAddress(symbol);
             case DxName name:
                 if (scope.TryGetValue(name.Name, out var bound))
                     return bound;

@@ -22,6 +22,19 @@ internal sealed class DxModel(TraceSession session)
         _ => throw new DxException($"unknown variable '{variable.Name}': use @$cursession or @$curprocess", variable.Offset, variable.Length),
     };
 
+    /// <summary>The address a symbol names (one address, or a one-line error saying why not).</summary>
+    public Int128 SymbolAddress(DxSymbol symbol)
+    {
+        try
+        {
+            return session.Symbols.ResolveAddress(symbol.Name);
+        }
+        catch (FormatException e)
+        {
+            throw new DxException(e.Message, symbol.Offset, symbol.Length);
+        }
+    }
+
     DxObject CurrentSession() => new DxObject { Summary = null }
         .Property("TTD", () => new DxObject()
             .Method("Memory", Memory));
@@ -191,8 +204,8 @@ internal sealed class DxModel(TraceSession session)
             $"cs=0033  ss=002b  ds=0000  es=0000  fs=0000  gs=0000             efl={flags & 0xffffffff:x8}",
         };
         var rip = cursor.Register(X86Register.Rip);
-        if (session.Model.ModuleAt(rip, cursor.Instruction) is { } module)
-            lines.Add($"{module.Name}+0x{rip - module.Address:x}:");
+        if (session.Symbols.Describe(rip, cursor.Instruction) is { } where)
+            lines.Add(where + ":");
         var instruction = cursor.CurrentInstruction();
         var space = instruction.Text.IndexOf(' ', StringComparison.Ordinal);
         var text = space < 0 ? instruction.Text : $"{instruction.Text[..space],-7} {instruction.Text[(space + 1)..]}";

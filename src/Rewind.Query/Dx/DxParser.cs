@@ -10,6 +10,9 @@ public sealed record DxString(string Value, int Offset, int Length) : DxNode(Off
 /// <summary>@$cursession, @$curprocess...</summary>
 public sealed record DxVariable(string Name, int Offset, int Length) : DxNode(Offset, Length);
 
+/// <summary>A symbol (module!name, &amp;name): the address it names.</summary>
+public sealed record DxSymbol(string Name, int Offset, int Length) : DxNode(Offset, Length);
+
 /// <summary>A name: a lambda's parameter, or true/false.</summary>
 public sealed record DxName(string Name, int Offset, int Length) : DxNode(Offset, Length);
 
@@ -37,7 +40,7 @@ public sealed record DxLambda(string Parameter, DxNode Body, int Offset, int Len
 /// product    := unary (('*' | '/' | '%') unary)*
 /// unary      := ('!' | '-') unary | postfix
 /// postfix    := primary ('.' NAME ('(' arguments? ')')? | '[' expression ']')*
-/// primary    := NUMBER | STRING | @$NAME | NAME | '(' expression ')'
+/// primary    := NUMBER | STRING | @$NAME | MODULE!NAME | &amp;NAME | NAME | '(' expression ')'
 /// </code>
 /// </summary>
 public sealed class DxParser
@@ -235,6 +238,9 @@ public sealed class DxParser
             case TokenKind.Variable:
                 Next();
                 return new DxVariable(token.Text, token.Offset, token.Length);
+            case TokenKind.Symbol:
+                Next();
+                return new DxSymbol(token.Text, token.Offset, token.Length);
             case TokenKind.Identifier:
                 Next();
                 return new DxName(token.Text, token.Offset, token.Length);

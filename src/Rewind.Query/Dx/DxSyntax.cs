@@ -27,6 +27,8 @@ internal enum TokenKind
     Identifier,
     /// <summary>A pseudo-register: @$name.</summary>
     Variable,
+    /// <summary>module!name, or &amp;name: a symbol's address.</summary>
+    Symbol,
     Number,
     String,
     Dot,
@@ -97,6 +99,20 @@ internal static class DxLexer
                     throw new DxException("expected a name after '@$' (like @$cursession)", start, i - start);
                 tokens.Add(new Token(TokenKind.Variable, text[start..i], start));
             }
+            else if ((char.IsLetter(c) || c == '_') && SymbolEnd(text, i) is var symbolEnd and > 0)
+            {
+                i = symbolEnd;
+                tokens.Add(new Token(TokenKind.Symbol, text[start..i], start));
+            }
+            else if (c == '&' && i + 1 < text.Length && text[i + 1] != '&')
+            {
+                i++;
+                var nameEnd = SymbolEnd(text, i) is var end and > 0 ? end : NameEnd(text, i);
+                if (nameEnd == i)
+                    throw new DxException("expected a symbol after '&' (&counter, &prog!counter)", start);
+                i = nameEnd;
+                tokens.Add(new Token(TokenKind.Symbol, text[(start + 1)..i], start));
+            }
             else if (char.IsLetter(c) || c == '_')
             {
                 while (i < text.Length && (char.IsLetterOrDigit(text[i]) || text[i] == '_'))
@@ -165,6 +181,29 @@ internal static class DxLexer
                 tokens.Add(new Token(kind, text.Substring(start, length), start));
             }
         }
+    }
+
+    /// <summary>
+    /// Where a symbol module!name that starts at <paramref name="start"/> ends, or 0 when there is
+    /// none there. Module names hold dots, dashes and pluses (libc.so.6, libstdc++.so.6); names may
+    /// hold * and ? wildcards. A '!' followed by '=' is the operator !=.
+    /// </summary>
+    static int SymbolEnd(string text, int start)
+    {
+        var i = start;
+        while (i < text.Length && (char.IsLetterOrDigit(text[i]) || text[i] is '_' or '.' or '-' or '+'))
+            i++;
+        if (i + 1 >= text.Length || text[i] != '!' || !(char.IsLetter(text[i + 1]) || text[i + 1] is '_' or '*' or '?'))
+            return 0;
+        return NameEnd(text, i + 1);
+    }
+
+    static int NameEnd(string text, int start)
+    {
+        var i = start;
+        while (i < text.Length && (char.IsLetterOrDigit(text[i]) || text[i] is '_' or '.' or '*' or '?' or '$' or '@'))
+            i++;
+        return i;
     }
 
     /// <summary>0x1f (hex), 0n31 (decimal), 31 (decimal), 00000000`0040101f (hex: an address as WinDbg shows it).</summary>

@@ -12,7 +12,8 @@ public static class ModelJson
 {
     public static string Hex(ulong value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
 
-    public static void Write(Utf8JsonWriter json, TimelineEvent e)
+    /// <summary>Writes an event; <paramref name="describe"/> names a code address at an instruction (module!symbol+0x..), for an exception's pc.</summary>
+    public static void Write(Utf8JsonWriter json, TimelineEvent e, Func<ulong, long, string?>? describe = null)
     {
         json.WriteStartObject();
         json.WriteString("Type", e.Type.ToString());
@@ -34,6 +35,8 @@ public static class ModelJson
             json.WriteString("Name", exception.Name);
             json.WriteNumber("Code", exception.Code);
             json.WriteString("ProgramCounter", Hex(exception.ProgramCounter));
+            if (describe?.Invoke(exception.ProgramCounter, e.Position.Instruction) is { } symbol)
+                json.WriteString("Symbol", symbol);
             json.WriteString("Address", Hex(exception.Address));
             json.WriteNumber("SignalCode", exception.SignalCode);
             json.WriteBoolean("Handled", exception.Handled);

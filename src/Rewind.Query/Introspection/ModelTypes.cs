@@ -1,3 +1,4 @@
+using Rewind.Trace;
 using Rewind.Trace.Positions;
 
 namespace Rewind.Query.Introspection;
@@ -90,6 +91,9 @@ public sealed record ModuleInfo
 
     /// <summary>The first instruction that runs without it; null when it stayed loaded.</summary>
     public long? UnloadedFromInstruction { get; init; }
+
+    /// <summary>The whole file as the trace stored it when the module was loaded (null in traces that did not store it, or for files too large).</summary>
+    public ImageEffect? Image { get; init; }
 
     public ulong End => Address + Size;
 

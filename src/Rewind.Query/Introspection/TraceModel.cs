@@ -67,6 +67,8 @@ public sealed class TraceModel
         ExitEvent? exit = null;
         SignalEvent? signal = null;
         var delivered = new List<SignalEvent>();
+        var images = new Dictionary<string, ImageEffect>(StringComparer.Ordinal);
+        var imagesAt = new Dictionary<int, ImageEffect>();
         long last = 0;
 
         foreach (var traceEvent in trace.Events())
@@ -118,6 +120,10 @@ public sealed class TraceModel
                     if (names.Count == 0 || names[^1].Name != name.Name)
                         names.Add((name.Name, traceEvent.Instruction, from));
                 }
+                else if (effect is ImageEffect image)
+                {
+                    images[image.Path] = image;
+                }
                 else if (effect is ExecEffect exec)
                 {
                     executable = exec.Path;
@@ -128,7 +134,14 @@ public sealed class TraceModel
                     tracker.Apply(effect);
                 }
             }
+            var known = tracker.Modules.Count;
             tracker.EndEvent(traceEvent.Instruction, from);
+            // A module's image is the one stored for its file when it was loaded.
+            for (var m = known; m < tracker.Modules.Count; m++)
+            {
+                if (images.TryGetValue(tracker.Modules[m].Path, out var stored))
+                    imagesAt[m] = stored;
+            }
         }
 
         var instructions = trace.End?.Instructions ?? Math.Max(last, trace.LastRecordedInstruction());
@@ -165,6 +178,7 @@ public sealed class TraceModel
                 Unloaded = draft.UnloadedAt is { } unloaded ? At(unloaded) : null,
                 LoadedFromInstruction = draft.LoadedFrom,
                 UnloadedFromInstruction = draft.UnloadedFrom,
+                Image = imagesAt.GetValueOrDefault(i),
             };
         }
 

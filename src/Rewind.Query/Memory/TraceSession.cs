@@ -1,6 +1,7 @@
 using Rewind.Engine;
 using Rewind.Index;
 using Rewind.Query.Introspection;
+using Rewind.Query.Symbols;
 using Rewind.Trace;
 using Rewind.Trace.Positions;
 
@@ -21,6 +22,7 @@ namespace Rewind.Query;
 public sealed class TraceSession : IDisposable
 {
     TraceModel? _model;
+    SymbolTable? _symbols;
 
     TraceSession(string path, TraceReader trace, TraceIndex index)
     {
@@ -64,6 +66,15 @@ public sealed class TraceSession : IDisposable
 
     /// <summary>Process, threads, modules and events of the run (read from the trace's events once, when first asked for).</summary>
     public TraceModel Model => _model ??= TraceModel.Build(Trace);
+
+    /// <summary>
+    /// The symbols of every module, from the trace's stored copy of each file and debug files on
+    /// this machine (looked for in <see cref="DebugDirectories"/>), read when first asked for.
+    /// </summary>
+    public SymbolTable Symbols => _symbols ??= new SymbolTable(Model, Trace, DebugDirectories);
+
+    /// <summary>Where separate debug files are looked for; set before the first use of <see cref="Symbols"/>.</summary>
+    public IReadOnlyList<string> DebugDirectories { get; set; } = SymbolTable.DefaultDebugDirectories;
 
     /// <summary>
     /// TTD.Memory: the accesses to [<paramref name="begin"/>, <paramref name="end"/>) of the kinds
