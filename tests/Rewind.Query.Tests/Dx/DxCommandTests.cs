@@ -100,11 +100,30 @@ public sealed class DxCommandTests(GlobalsTraces traces) : IClassFixture<Globals
         Assert.Matches("^r14=[0-9a-f]{16} r15=[0-9a-f]{16}$", lines[8]);
         Assert.Matches("^iopl=0         (nv|ov) (up|dn) ei (pl|ng) (nz|zr) (na|ac) (po|pe) (nc|cy)$", lines[9]);
         Assert.Matches("^cs=0033  ss=002b  ds=0000  es=0000  fs=0000  gs=0000             efl=[0-9a-f]{8}$", lines[10]);
-        Assert.Equal("globals_rw-static+0x" + (ulong.Parse(ip, NumberStyles.HexNumber, CultureInfo.InvariantCulture) - 0x400000).ToString("x", CultureInfo.InvariantCulture) + ":", lines[11]);
+        // The function that holds the instruction, as nm lists the program's functions by address.
+        var pc = ulong.Parse(ip, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        var (function, start) = FunctionAt(GuestRunner.Guest("globals_rw-static"), pc);
+        Assert.Equal($"globals_rw-static!{function}+0x{pc - start:x}:", lines[11]);
         // The first access is the store of 0x1122334455667788 to q: address, bytes, text, operand.
         var padded = ip.PadLeft(16, '0');
         Assert.Matches($"^{padded[..8]}`{padded[8..]} [0-9a-f]+ +mov +qword ptr \\[.*\\],r8 ds:{Hex(run.Area)[2..].PadLeft(16, '0')[..8]}`{Hex(run.Area)[2..].PadLeft(16, '0')[8..]}=0000000000000000$", lines[12]);
         Assert.Equal(13, lines.Length);
+    }
+
+    /// <summary>The function nm lists last at or below <paramref name="pc"/>.</summary>
+    static (string Name, ulong Start) FunctionAt(string program, ulong pc)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("nm", ["-n", "--defined-only", program]) { RedirectStandardOutput = true };
+        using var nm = System.Diagnostics.Process.Start(info)!;
+        (string, ulong) found = ("", 0);
+        foreach (var line in nm.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = line.Split(' ');
+            if (parts.Length == 3 && parts[1] is "T" or "t" && ulong.Parse(parts[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture) is var address && address <= pc)
+                found = (parts[2], address);
+        }
+        nm.WaitForExit();
+        return found;
     }
 
     [Fact]
