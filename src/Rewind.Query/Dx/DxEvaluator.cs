@@ -192,9 +192,31 @@ public sealed class DxEvaluator
         _ => throw new DxException($"'{unary.Operator}' does not apply to {TypeName(operand)}", unary.Offset, unary.Length),
     };
 
+    /// <summary>
+    /// A chain of binary operators (a || b || c, a + b - c) is a left-leaning tree as deep as the
+    /// chain is long: it is evaluated from its leftmost operand up in a loop, so that a chain of
+    /// thousands of terms needs no deeper stack than one of two.
+    /// </summary>
     object? Binary(DxBinary binary, IReadOnlyDictionary<string, object?> scope)
     {
-        var left = Evaluate(binary.Left, scope);
+        var spine = new List<DxBinary>();
+        DxNode leftmost = binary;
+        while (leftmost is DxBinary { Operator: not ("==" or "!=" or "<" or "<=" or ">" or ">=") } link)
+        {
+            spine.Add(link);
+            leftmost = link.Left;
+        }
+        if (spine.Count == 0)
+            return BinaryStep(binary, Evaluate(binary.Left, scope), scope);
+        var value = Evaluate(leftmost, scope);
+        for (var i = spine.Count - 1; i >= 0; i--)
+            value = BinaryStep(spine[i], value, scope);
+        return value;
+    }
+
+    /// <summary>Applies <paramref name="binary"/> to its left operand's value (already evaluated) and its right operand.</summary>
+    object? BinaryStep(DxBinary binary, object? left, IReadOnlyDictionary<string, object?> scope)
+    {
         if (binary.Operator is "&&" or "||")
         {
             var l = left as bool? ?? throw new DxException($"'{binary.Operator}' needs conditions, not {TypeName(left)}", binary.Left.Offset, binary.Left.Length);

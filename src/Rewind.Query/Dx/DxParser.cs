@@ -86,7 +86,35 @@ public sealed class DxParser
 
     static int End(DxNode node) => node.Offset + node.Length;
 
+    /// <summary>
+    /// How deep parentheses, arguments, lambdas and prefix operators may nest, and how long a chain
+    /// of members may be: far beyond what anyone types, and well within the stack of the parser
+    /// and the evaluator (both recurse along the nesting).
+    /// </summary>
+    public const int MaxNesting = 256;
+
+    int _depth;
+
     DxNode Expression()
+    {
+        Enter();
+        try
+        {
+            return ExpressionBody();
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    void Enter()
+    {
+        if (++_depth > MaxNesting)
+            throw new DxException($"the expression nests more than {MaxNesting} levels deep (parentheses, arguments, lambdas, '!' and '-')", Peek.Offset, Peek.Length);
+    }
+
+    DxNode ExpressionBody()
     {
         if (Peek.Kind == TokenKind.Identifier && PeekAt(1).Kind == TokenKind.Arrow)
         {
@@ -174,8 +202,16 @@ public sealed class DxParser
         if (Peek.Kind is TokenKind.Not or TokenKind.Minus)
         {
             var op = Next();
-            var operand = Unary();
-            return new DxUnary(op.Text, operand, op.Offset, End(operand) - op.Offset);
+            Enter();
+            try
+            {
+                var operand = Unary();
+                return new DxUnary(op.Text, operand, op.Offset, End(operand) - op.Offset);
+            }
+            finally
+            {
+                _depth--;
+            }
         }
         return Postfix();
     }
@@ -183,8 +219,10 @@ public sealed class DxParser
     DxNode Postfix()
     {
         var node = Primary();
-        while (true)
+        for (var links = 0; ; links++)
         {
+            if (links > MaxNesting)
+                throw new DxException($"a chain of more than {MaxNesting} members, calls and indexes", Peek.Offset, Peek.Length);
             if (Peek.Kind == TokenKind.Dot)
             {
                 Next();

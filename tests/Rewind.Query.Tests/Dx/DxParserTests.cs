@@ -23,6 +23,32 @@ public sealed class DxParserTests
     [InlineData("true && !false", true)]
     public void ComparisonsAndLogic(string text, bool expected) => Assert.Equal(expected, Evaluate(text));
 
+    [Theory]
+    [InlineData(8000)]
+    [InlineData(300)]
+    public void DeepNestingIsAnErrorNotAStackOverflow(int depth)
+    {
+        var text = new string('(', depth) + "1" + new string(')', depth);
+        var error = Assert.Throws<DxException>(() => DxParser.Parse(text));
+        Assert.Contains("nests more than", error.Message, StringComparison.Ordinal);
+        Assert.Throws<DxException>(() => DxParser.Parse(new string('!', depth) + "true"));
+        Assert.Throws<DxException>(() => DxParser.Parse("1" + string.Concat(Enumerable.Repeat(".a", depth))));
+    }
+
+    [Fact]
+    public void NestingWithinTheLimitStillEvaluates() =>
+        Assert.Equal((Int128)1, Evaluate(new string('(', 200) + "1" + new string(')', 200)));
+
+    [Fact]
+    public void ChainsOfThousandsOfTermsEvaluateInALoop()
+    {
+        // Left-leaning trees as deep as the chain: evaluated recursively, they would need a frame per term.
+        var terms = Enumerable.Range(0, 100_000).ToArray();
+        Assert.Equal(true, Evaluate(string.Join(" || ", terms.Select(i => $"{i} == 99999"))));
+        Assert.Equal(false, Evaluate(string.Join(" && ", terms.Select(i => $"{i} != 99999"))));
+        Assert.Equal((Int128)terms.Sum(i => (long)i), Evaluate(string.Join(" + ", terms)));
+    }
+
     [Fact]
     public void ALambdaParsesToItsParameterAndBody()
     {
