@@ -30,6 +30,7 @@ public static class Program
             MemoryMapCommand.Create(),
             IndexCommand.Create(),
             MemoryCommand.Create(),
+            CallsCommand.Create(),
             DxCommand.Create(),
         };
         try

@@ -41,6 +41,13 @@ __attribute__((noinline)) void leave_by_longjmp(int code)
     longjmp(escape, code);
 }
 
+/* The longjmp lands in main, two frames up: neither frame is returned to. */
+__attribute__((noinline)) void escape_through(int code)
+{
+    leave_by_longjmp(code);
+    printf("not reached\n");
+}
+
 int main(int argc, char **argv)
 {
     (void)argv;
@@ -51,7 +58,7 @@ int main(int argc, char **argv)
     fib(4);
     seven(1, 2, 3, 4, 5, 6, 7);
     if (setjmp(escape) == 0)
-        leave_by_longjmp(3);
+        escape_through(3);
 
     size_t sizes[] = {24, 100, 4000, 65536, 200000};
     void *blocks[5];

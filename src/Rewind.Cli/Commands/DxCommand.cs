@@ -30,7 +30,7 @@ internal static class DxCommand
             DefaultValueFactory = _ => 1,
         };
         var command = new Command("dx",
-            "Evaluate a dx expression on a trace, as WinDbg's dx does with TTD: @$cursession.TTD.Memory(begin, end, \"mask\") with [n], .Count(), .First(), "
+            "Evaluate a dx expression on a trace, as WinDbg's dx does with TTD: @$cursession.TTD.Memory(begin, end, \"mask\"), @$cursession.TTD.Calls(\"module!function\", ...) with [n], .Count(), .First(), "
             + ".Last(), .Take(n), .Skip(n), .Where(m => ...), .Select(m => ...), positions' .SeekTo(), @$curprocess.TTD.Lifetime, .Events, .Threads and @$curprocess.Modules.")
         {
             trace, expression, grid, recursion,

@@ -6,6 +6,7 @@ using Rewind.Engine;
 using Rewind.Index;
 using Rewind.Query;
 using Rewind.Query.Dx;
+using Rewind.Query.Symbols;
 using Rewind.Replay;
 using Rewind.Trace;
 using Spectre.Console;
@@ -49,6 +50,8 @@ internal static class MemoryCommand
             var (beginText, endText) = (parse.GetValue(begin)!, parse.GetValue(end)!);
             if (!TryParseAddressOrSymbol(beginText, "begin") || !TryParseAddressOrSymbol(endText, "end"))
                 return 2;
+            if (SymbolTable.TryParseNumber(beginText.Trim(), out var from) && SymbolTable.TryParseNumber(endText.Trim(), out var to) && from >= to)
+                return Diagnostics.Fail($"the range is empty: begin 0x{from:x} must be below end 0x{to:x} (end is excluded)", 2);
             MemoryMask accessMask;
             try
             {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Iced.Intel;
 using Rewind.Engine;
+using Rewind.Query.Calls;
 using Rewind.Query.Introspection;
 using Rewind.Trace.Positions;
 
@@ -37,7 +38,48 @@ internal sealed class DxModel(TraceSession session)
 
     DxObject CurrentSession() => new DxObject { Summary = null }
         .Property("TTD", () => new DxObject()
-            .Method("Memory", Memory));
+            .Method("Memory", Memory)
+            .Method("Calls", Calls));
+
+    /// <summary>TTD.Calls("module!function", ...): the calls of the functions the strings name.</summary>
+    object? Calls(IReadOnlyList<object?> arguments, DxCall call)
+    {
+        if (arguments.Count == 0)
+            throw new DxException("Calls() takes one or more functions as strings, such as \"libc.so.6!malloc\"", call.Offset, call.Length);
+        var names = new string[arguments.Count];
+        for (var i = 0; i < names.Length; i++)
+            names[i] = arguments[i] as string ?? throw new DxException("a function is a string such as \"prog!main\" or \"libc!*alloc\"", call.Arguments[i].Offset, call.Arguments[i].Length);
+        CallsQuery query;
+        try
+        {
+            query = session.Calls(names);
+        }
+        catch (FormatException e)
+        {
+            throw new DxException(e.Message, call.Arguments[0].Offset, call.Arguments[^1].Offset + call.Arguments[^1].Length - call.Arguments[0].Offset);
+        }
+        return new DxCollection(() => query.Select(c => (object?)CallObject(c)));
+    }
+
+    DxObject CallObject(FunctionCall c)
+    {
+        var obj = new DxObject()
+            .Property("EventType", c.EventType)
+            .Property("ThreadId", (Int128)c.ThreadId)
+            .Property("UniqueThreadId", (Int128)c.UniqueThreadId)
+            .Property("TimeStart", () => PositionObject(c.TimeStart))
+            .Property("TimeEnd", () => PositionObject(c.TimeEnd))
+            .Property("Function", c.Function)
+            .Property("FunctionAddress", (Int128)c.FunctionAddress)
+            .Property("ReturnAddress", (Int128)c.ReturnAddress)
+            .Property("ReturnValue", c.ReturnValue is { } value ? (Int128)value : null, shown: c.ReturnValue is not null)
+            .Property("Parameters", () => new DxCollection(() => c.Parameters.Select(p => (object?)(Int128)p)));
+        if (c.Signature is { } signature)
+            obj.Property("ParameterNames", () => new DxCollection(() => signature.Parameters.Select(p => (object?)$"{p.Type} {p.Name}")));
+        if (c.End != CallEnd.Returned)
+            obj.Property("End", c.End.ToString());
+        return obj;
+    }
 
     object? Memory(IReadOnlyList<object?> arguments, DxCall call)
     {

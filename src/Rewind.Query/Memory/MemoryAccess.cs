@@ -56,6 +56,9 @@ public readonly record struct MemoryAccess
     /// <summary>For writes found by a query with 'c' in its mask: the bytes the write replaced.</summary>
     public UInt128? OverwrittenValue { get; init; }
 
+    /// <summary>For an executions query, what it took from the replay at this instruction.</summary>
+    internal object? Captured { get; init; }
+
     /// <summary><see cref="Value"/> as TTD shows it: "0x" and lower-case hex.</summary>
     public string ValueText => Hex(Value);
 

@@ -23,6 +23,17 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
         _spec = new MemoryQuerySpec(begin, end, mask);
     }
 
+    /// <summary>
+    /// The executions of the instructions at <paramref name="points"/> from instruction
+    /// <paramref name="from"/> on, each with what <paramref name="capture"/> took from the replay
+    /// as it was about to run (in <see cref="MemoryAccess.Captured"/>): what calls are found from.
+    /// </summary>
+    internal MemoryQuery(TraceSession session, IReadOnlyCollection<ulong> points, long from, ExecutionCapture capture)
+    {
+        _session = session;
+        _spec = new MemoryQuerySpec(points.Min(), points.Max() + 1, MemoryMask.Execute, points.ToHashSet(), from, capture);
+    }
+
     public ulong Begin => _spec.Begin;
     public ulong End => _spec.End;
     public MemoryMask Mask => _spec.Mask;
@@ -46,9 +57,26 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
     /// </summary>
     sealed record PlannedSegment(SegmentInfo Bounds, IReadOnlyList<InstructionRange> Windows, List<(ulong Start, ulong End)>? Accessors);
 
-    IEnumerable<PlannedSegment> Planned() =>
-        _session.Index.SegmentsTouching(Begin, End - 1, Mask.PageUses())
-            .Select(p => new PlannedSegment(new SegmentInfo(p.Segment.Keyframe, p.Segment.Start, p.Segment.End), Windows(p.Ranges), Accessors(p.Segment)));
+    IEnumerable<PlannedSegment> Planned() => _spec.Points is null
+        ? _session.Index.SegmentsTouching(Begin, End - 1, Mask.PageUses())
+            .Select(p => new PlannedSegment(new SegmentInfo(p.Segment.Keyframe, p.Segment.Start, p.Segment.End), Windows(p.Ranges), Accessors(p.Segment)))
+        : PlannedForPoints(_spec.Points);
+
+    /// <summary>The segments after <see cref="MemoryQuerySpec.From"/> that executed the line of any of <paramref name="points"/>.</summary>
+    IEnumerable<PlannedSegment> PlannedForPoints(IReadOnlySet<ulong> points)
+    {
+        foreach (var segment in _session.Index.Segments)
+        {
+            if (segment.End <= _spec.From)
+                continue;
+            var ranges = new List<InstructionRange>();
+            foreach (var point in points)
+                segment.AddWindows(point, point, PageUse.Execute, ranges);
+            ranges.RemoveAll(r => r.Last < _spec.From);
+            if (ranges.Count > 0)
+                yield return new PlannedSegment(new SegmentInfo(segment.Keyframe, segment.Start, segment.End), Windows(ranges), null);
+        }
+    }
 
     /// <summary>
     /// The code that read or wrote the range's pages in <paramref name="segment"/>, as merged

@@ -106,10 +106,20 @@ internal sealed unsafe class MemoryScanner : IDisposable
             if ((mask & (MemoryMask.Write | MemoryMask.Change)) != 0)
                 _hooks.Add(cpu.AddHook(HookType.MemWrite, (delegate* unmanaged[Cdecl]<nint, int, ulong, int, long, void*, void>)&OnWrite, user, low, end - 1));
         }
-        if (mask.HasFlag(MemoryMask.Execute))
+        if (_query.Points is { } points)
+        {
+            foreach (var (start, stop) in MemoryQuery.MergeRanges(points.Select(p => (p, p + 1)), MaxPointHooks))
+                _hooks.Add(cpu.AddHook(HookType.Code, (delegate* unmanaged[Cdecl]<nint, ulong, uint, void*, void>)&OnExecute, user, start, stop - 1));
+        }
+        else if (mask.HasFlag(MemoryMask.Execute))
+        {
             _hooks.Add(cpu.AddHook(HookType.Code, (delegate* unmanaged[Cdecl]<nint, ulong, uint, void*, void>)&OnExecute, user, begin >= 15 ? begin - 15 : 0, end - 1));
+        }
         _replay.DropTranslatedCode();
     }
+
+    /// <summary>At most this many code hooks for the points of an executions query; points between them in one hook are told apart in the callback.</summary>
+    const int MaxPointHooks = 16;
 
     /// <summary>Removes the hooks; safe inside the run (the replay calls it as it stops at a window's end, see <see cref="SegmentReplay.Stopping"/>).</summary>
     public void RemoveHooks()
@@ -244,7 +254,7 @@ internal sealed unsafe class MemoryScanner : IDisposable
 
     void Executed(ulong address, int size)
     {
-        if (!Overlaps(address, size))
+        if (_query.Points is { } points ? !points.Contains(address) : !Overlaps(address, size))
             return;
         if (Cancelled)
         {
@@ -252,7 +262,7 @@ internal sealed unsafe class MemoryScanner : IDisposable
             return;
         }
         var instruction = InstructionAt(address);
-        if (instruction < _segment.Start || instruction >= _segment.End || instruction <= SkipThrough)
+        if (instruction < _segment.Start || instruction >= _segment.End || instruction <= SkipThrough || instruction < _query.From)
             return;
         var thread = _replay.Process.CurrentThread;
         Add(new MemoryAccess
@@ -265,6 +275,7 @@ internal sealed unsafe class MemoryScanner : IDisposable
             Address = address,
             Size = size,
             Value = ReadValue(address, size),
+            Captured = _query.Capture?.Invoke(_replay, instruction),
         });
     }
 
@@ -323,5 +334,12 @@ internal sealed unsafe class MemoryScanner : IDisposable
     }
 }
 
-/// <summary>What a memory query asks: the range [Begin, End) and the mask.</summary>
-internal sealed record MemoryQuerySpec(ulong Begin, ulong End, MemoryMask Mask);
+/// <summary>
+/// What a memory query asks: the range [Begin, End) and the mask; or, for an executions query,
+/// the instructions at <paramref name="Points"/> run from instruction <paramref name="From"/> on,
+/// with what <paramref name="Capture"/> takes from the replay at each.
+/// </summary>
+internal sealed record MemoryQuerySpec(ulong Begin, ulong End, MemoryMask Mask, IReadOnlySet<ulong>? Points = null, long From = 0, ExecutionCapture? Capture = null);
+
+/// <summary>Takes what a query needs from the replay just before instruction <paramref name="instruction"/> runs (its registers, its stack).</summary>
+internal delegate object? ExecutionCapture(SegmentReplay replay, long instruction);

@@ -1,5 +1,6 @@
 using Rewind.Engine;
 using Rewind.Index;
+using Rewind.Query.Calls;
 using Rewind.Query.Introspection;
 using Rewind.Query.Symbols;
 using Rewind.Trace;
@@ -90,6 +91,24 @@ public sealed class TraceSession : IDisposable
         if (mask == MemoryMask.None)
             throw new ArgumentException("the access mask is empty: use letters r (read), w (write), e (execute) and c (change)");
         return new MemoryQuery(this, begin, end, mask);
+    }
+
+    /// <summary>
+    /// TTD.Calls: every call of the functions <paramref name="functions"/> name (module!symbol, with
+    /// * and ? wildcards), in the order they were made. A pattern that names no function is a
+    /// <see cref="FormatException"/>.
+    /// </summary>
+    public CallsQuery Calls(params string[] functions)
+    {
+        var found = new List<Symbol>();
+        foreach (var pattern in functions)
+        {
+            var matches = Symbols.Find(pattern).Where(s => s.Kind == SymbolKind.Function).ToList();
+            if (matches.Count == 0)
+                throw new FormatException($"'{pattern}' names no function of the trace's modules: write module!function (libc.so.6!malloc, prog!main), with * as a wildcard");
+            found.AddRange(matches);
+        }
+        return new CallsQuery(this, found);
     }
 
     /// <summary>A cursor at <paramref name="position"/>: the state just before that instruction runs.</summary>
