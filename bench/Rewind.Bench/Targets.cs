@@ -13,7 +13,7 @@ internal sealed record TargetResult(string Name, string Measured, string Goal, b
 /// bench/run --targets: the figures the index, memory queries and memorymap are held to, measured on
 /// the compute kernel scaled up (about 1 and 3 billion instructions in the same memory: one and
 /// three rounds of the product; --quick: a few million, to try the scenario). Index build speed per core; an 8-byte query's first result and last result after
-/// indexing, on a global the kernel writes all through its run; peak memory of both at two trace
+/// indexing, and the first call of one function (TTD.Calls), on a global the kernel writes all through its run; peak memory of both at two trace
 /// lengths; memorymap lines written to a file per second; a replay with a memorymap pc filter
 /// against a plain replay.
 /// </summary>
@@ -51,6 +51,12 @@ internal sealed class Targets(BenchOptions options, string rewind, string work, 
             new Dictionary<string, double> { ["seconds"] = first, ["accesses"] = accesses }));
         results.Add(new("8-byte query, all results", F($"{query.Seconds:F2} s"), "within 5 s", query.Seconds <= 5,
             new Dictionary<string, double> { ["seconds"] = query.Seconds }));
+
+        // One function's calls: main, whose return (the last instructions of the run) the index finds at the trace's end.
+        var calls = Timed($"calls of main on {shortTrace.Name}", [rewind, "calls", shortTrace.Path, "compute!main", "--format", "jsonl"]);
+        var firstCall = calls.Result.FirstOutputSeconds ?? double.NaN;
+        results.Add(new("calls of one function, first result", F($"{firstCall:F2} s (compute!main, {shortTrace.Name})"), "within 1 s", firstCall <= 1,
+            new Dictionary<string, double> { ["seconds"] = firstCall, ["allSeconds"] = calls.Seconds }));
 
         var longIndex = Timed($"index {longTrace.Name}", [rewind, "index", "--rebuild", longTrace.Path]);
         var longQuery = Timed($"memory query on {longTrace.Name}", [rewind, "memory", longTrace.Path, Hex(counter), Hex(counter + 8), "rw", "--format", "jsonl"]);
