@@ -157,10 +157,10 @@ public sealed unsafe class AddressSpace : IDisposable
     /// otherwise <paramref name="address"/> is a hint. Returns the guest address or a negative errno.
     /// </summary>
     public long Map(ulong address, ulong length, Protection protection, bool fixedAddress, bool shared,
-        int hostFd = -1, ulong fileOffset = 0, string? path = null, string? label = null, bool noReplace = false)
+        int hostFd = -1, ulong fileOffset = 0, string? path = null, string? label = null, bool noReplace = false, bool mayWrite = true)
     {
         ulong fileBytes = 0;
-        return Operation(() => MapCore(address, length, protection, fixedAddress, shared, hostFd, fileOffset, path, label, noReplace, out fileBytes),
+        return Operation(() => MapCore(address, length, protection, fixedAddress, shared, hostFd, fileOffset, path, label, noReplace, mayWrite, out fileBytes),
             result =>
             {
                 if (result >= 0)
@@ -169,7 +169,7 @@ public sealed unsafe class AddressSpace : IDisposable
     }
 
     long MapCore(ulong address, ulong length, Protection protection, bool fixedAddress, bool shared,
-        int hostFd, ulong fileOffset, string? path, string? label, bool noReplace, out ulong fileBytes)
+        int hostFd, ulong fileOffset, string? path, string? label, bool noReplace, bool mayWrite, out ulong fileBytes)
     {
         fileBytes = 0;
         if (length == 0 || (address & (PageSize - 1)) != 0 && (fixedAddress || noReplace))
@@ -211,6 +211,7 @@ public sealed unsafe class AddressSpace : IDisposable
             Label = label,
             SharedObject = !shared ? 0 : path is null ? (ulong)Interlocked.Increment(ref _anonymousSharedObjects) : XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(path)),
             SharedOffset = path is null ? 0 : fileOffset,
+            MayWrite = mayWrite,
         });
         if (Attached)
             _cpu.Map(address, length, protection, host);
@@ -295,6 +296,8 @@ public sealed unsafe class AddressSpace : IDisposable
         var end = PageUp(address + length);
         if (!IsFullyMapped(address, end))
             return -Errno.ENOMEM;
+        if (protection.HasFlag(Protection.Write) && _mappings.Exists(m => m.Start < end && address < m.End && !m.MayWrite))
+            return -Errno.EACCES;
         var codeChanged = false;
         ForEachOverlap(address, end, (mapping, from, to) =>
         {
@@ -378,9 +381,16 @@ public sealed unsafe class AddressSpace : IDisposable
     public ulong SetBrk(ulong requested) =>
         Operation(() => SetBrkCore(requested), result => Observer!.BrkSet(requested));
 
+    /// <summary>
+    /// How far the break may move from where it started. Linux refuses a heap that its overcommit check
+    /// finds larger than the machine could ever back; a fixed bound does the same here and replays alike anywhere.
+    /// </summary>
+    public const ulong HeapLimit = 1UL << 40;
+
     ulong SetBrkCore(ulong requested)
     {
-        if (requested < BrkStart)
+        // brk(-1) and the like: past the end of the address space, the break stays (and PageUp would wrap).
+        if (requested < BrkStart || requested > UserTop || requested - BrkStart > HeapLimit)
             return Brk;
         var oldTop = PageUp(Brk);
         var newTop = PageUp(requested);

@@ -31,6 +31,12 @@ public sealed unsafe class Mapping
 
     public ulong SharedOffset { get; init; }
 
+    /// <summary>
+    /// Whether mprotect may make the mapping writable (Linux's VM_MAYWRITE): not for a shared mapping of a
+    /// file opened without write access, since writes there would reach the file.
+    /// </summary>
+    public bool MayWrite { get; init; } = true;
+
     public ulong Length => End - Start;
 
     /// <summary>
@@ -53,6 +59,7 @@ public sealed unsafe class Mapping
         MayHaveChanged = MayHaveChanged,
         SharedObject = SharedObject,
         SharedOffset = SharedOffset + (start - Start),
+        MayWrite = MayWrite,
     };
 
     public override string ToString() =>

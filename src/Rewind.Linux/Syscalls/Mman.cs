@@ -25,6 +25,7 @@ internal static unsafe partial class Mman
 
         var hostFd = -1;
         string? path = null;
+        var mayWrite = true;
         if ((flags & MapAnonymous) == 0)
         {
             var descriptor = p.Files.Get(fd);
@@ -34,11 +35,12 @@ internal static unsafe partial class Mman
             path = descriptor.Path ?? ProcPath(descriptor.HostFd);
             // The file must be open for reading, and for writing too when a shared mapping may write.
             var access = HostSyscall.Invoke(SyscallNumber.fcntl, hostFd, 3 /* F_GETFL */) & 3;
-            if (access == 1 /* O_WRONLY */ || type != MapPrivate && (protection & 2) != 0 && access != 2 /* O_RDWR */)
+            mayWrite = type == MapPrivate || access == 2 /* O_RDWR */;
+            if (access == 1 /* O_WRONLY */ || !mayWrite && (protection & 2) != 0)
                 return -Errno.EACCES;
         }
         return p.Memory.Map(address, length, (Protection)protection, fixedAddress: (flags & MapFixed) != 0, shared: type != MapPrivate,
-            hostFd, offset, path, noReplace: (flags & MapFixedNoReplace) != 0);
+            hostFd, offset, path, noReplace: (flags & MapFixedNoReplace) != 0, mayWrite: mayWrite);
     }
 
     static string? ProcPath(int hostFd)

@@ -175,6 +175,9 @@ internal static unsafe partial class Sched
         const int SetGs = 0x1001, SetFs = 0x1002, GetFs = 0x1003, GetGs = 0x1004, GetCpuid = 0x1011, SetCpuid = 0x1012;
         switch (a.Int(0))
         {
+            // A base must be a user address (below TASK_SIZE_MAX): Linux refuses others, whose use would fault.
+            case SetFs or SetGs when a.A1 >= Memory.AddressSpace.UserTop:
+                return -Errno.EPERM;
             case SetFs:
                 p.Cpu.Write(Engine.X86Register.FsBase, a.A1);
                 return 0;
