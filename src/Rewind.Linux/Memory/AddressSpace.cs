@@ -75,13 +75,38 @@ public sealed unsafe class AddressSpace : IDisposable
                 return null;
             }
             if (!mapping.Shared)
-                Buffer.MemoryCopy(mapping.Host, (byte*)host, mapping.Length, mapping.Length);
+                CopyTouchedPages(mapping, (byte*)host);
             var piece = mapping.Slice(mapping.Start, mapping.End);
             piece.Host = (byte*)host;
             piece.MayHaveChanged = true;
             copy._mappings.Add(piece);
         }
         return copy;
+    }
+
+    /// <summary>
+    /// Copies the pages of a private mapping that hold anything into <paramref name="copy"/>, fresh anonymous
+    /// memory of the same length: untouched anonymous pages read as zeros there already, so a fork costs what
+    /// the parent used of its stack and heap, not what it reserved.
+    /// </summary>
+    static void CopyTouchedPages(Mapping mapping, byte* copy)
+    {
+        var untouched = UntouchedPages.In(mapping);
+        for (var first = 0; first < untouched.Length;)
+        {
+            if (untouched[first])
+            {
+                first++;
+                continue;
+            }
+            var end = first + 1;
+            while (end < untouched.Length && !untouched[end])
+                end++;
+            var offset = (ulong)first * PageSize;
+            var length = (ulong)(end - first) * PageSize;
+            Buffer.MemoryCopy(mapping.Host + offset, copy + offset, length, length);
+            first = end;
+        }
     }
 
     /// <summary>
