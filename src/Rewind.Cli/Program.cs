@@ -31,6 +31,7 @@ public static class Program
             IndexCommand.Create(),
             MemoryCommand.Create(),
             CallsCommand.Create(),
+            HeapCommand.Create(),
             DxCommand.Create(),
         };
         try

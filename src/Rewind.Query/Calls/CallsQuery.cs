@@ -43,9 +43,12 @@ public sealed class CallsQuery : IEnumerable<FunctionCall>
     /// <summary>Also unwinds the caller's stack at each call (<see cref="FunctionCall.CallStack"/>), up to this many frames; 0: no.</summary>
     public int CallStackDepth { get; init; }
 
+    /// <summary>Functions whose first parameter points at a result they store (posix_memalign): the 8 bytes there at the return are <see cref="FunctionCall.StoredResult"/>.</summary>
+    public IReadOnlySet<ulong> ResultThroughFirstParameter { get; init; } = new HashSet<ulong>();
+
     sealed record Entry(long Instruction, int ThreadId, int UniqueThreadId, ulong Function, ulong ReturnAddress, ulong StackPointer, ulong[] Parameters, List<ulong> CallStack);
 
-    sealed record Return(long Instruction, int UniqueThreadId, ulong Address, ulong StackPointer, ulong Value);
+    sealed record Return(long Instruction, int UniqueThreadId, ulong Address, ulong StackPointer, ulong Value, ulong? Stored);
 
     public IEnumerator<FunctionCall> GetEnumerator() => Calls().GetEnumerator();
 
@@ -84,7 +87,11 @@ public sealed class CallsQuery : IEnumerable<FunctionCall>
         var returns = new Return?[batch.Count];
         var open = batch.Count;
         var next = 0;
-        var query = new MemoryQuery(_session, batch.Select(e => e.ReturnAddress).Distinct().ToArray(), batch[0].Instruction + 1, CaptureReturn);
+        // Where the functions of this batch that store a result through their first parameter store it, by thread and frame.
+        var stores = batch.Where(e => ResultThroughFirstParameter.Contains(e.Function) && e.Parameters.Length > 0)
+            .GroupBy(e => (e.UniqueThreadId, e.StackPointer + 8)).ToDictionary(g => g.Key, g => g.Last().Parameters[0]);
+        var query = new MemoryQuery(_session, batch.Select(e => e.ReturnAddress).Distinct().ToArray(), batch[0].Instruction + 1,
+            (replay, instruction) => CaptureReturn(replay, instruction, stores));
         using (var found = query.GetEnumerator())
         {
             while (open > 0 && found.MoveNext())
@@ -108,9 +115,9 @@ public sealed class CallsQuery : IEnumerable<FunctionCall>
             yield return returns[next] is { } done ? Call(batch[next], done) : Unreturned(batch[next]);
     }
 
-    FunctionCall Call(Entry e, Return r) => Make(e, _session.Timeline.At(r.Instruction), r.Value, CallEnd.Returned);
+    FunctionCall Call(Entry e, Return r) => Make(e, _session.Timeline.At(r.Instruction), r.Value, CallEnd.Returned, r.Stored);
 
-    FunctionCall Make(Entry e, Position end, ulong? value, CallEnd how)
+    FunctionCall Make(Entry e, Position end, ulong? value, CallEnd how, ulong? stored = null)
     {
         var (symbol, signature) = _functions[e.Function];
         return new FunctionCall
@@ -128,6 +135,7 @@ public sealed class CallsQuery : IEnumerable<FunctionCall>
             End = how,
             CallStack = e.CallStack,
             StackPointer = e.StackPointer,
+            StoredResult = stored,
         };
     }
 
@@ -176,8 +184,16 @@ public sealed class CallsQuery : IEnumerable<FunctionCall>
         return new Entry(instruction, thread.Tid, (int)thread.UniqueId, function, returnAddress, rsp, parameters, stack);
     }
 
-    static Return CaptureReturn(SegmentReplay replay, long instruction) =>
-        new Return(instruction, (int)replay.Process.CurrentThread.UniqueId, replay.Cpu.Read(X86Register.Rip), replay.Cpu.Read(X86Register.Rsp), replay.Cpu.Read(X86Register.Rax));
+    static Return CaptureReturn(SegmentReplay replay, long instruction, Dictionary<(int, ulong), ulong> stores)
+    {
+        var thread = (int)replay.Process.CurrentThread.UniqueId;
+        var rsp = replay.Cpu.Read(X86Register.Rsp);
+        ulong? stored = null;
+        Span<byte> bytes = stackalloc byte[8];
+        if (stores.TryGetValue((thread, rsp), out var at) && replay.Process.Memory.Peek(at, bytes))
+            stored = BitConverter.ToUInt64(bytes);
+        return new Return(instruction, thread, replay.Cpu.Read(X86Register.Rip), rsp, replay.Cpu.Read(X86Register.Rax), stored);
+    }
 
     /// <summary>
     /// Where a frame was left without a return: a replay from the call with a hook on every block,

@@ -52,6 +52,9 @@ public sealed record FunctionCall
     /// <summary>The return addresses of the frames that made the call, innermost (<see cref="ReturnAddress"/>) first; filled only when asked for.</summary>
     public IReadOnlyList<ulong> CallStack { get; init; } = [];
 
+    /// <summary>For functions that return a result through their first parameter (posix_memalign), the 8 bytes it points at after the return.</summary>
+    public ulong? StoredResult { get; init; }
+
     /// <summary>rsp at the function's first instruction (the return address is stored there).</summary>
     public required ulong StackPointer { get; init; }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using Iced.Intel;
 using Rewind.Engine;
 using Rewind.Query.Calls;
+using Rewind.Query.Heap;
 using Rewind.Query.Introspection;
 using Rewind.Trace.Positions;
 
@@ -39,7 +40,25 @@ internal sealed class DxModel(TraceSession session)
     DxObject CurrentSession() => new DxObject { Summary = null }
         .Property("TTD", () => new DxObject()
             .Method("Memory", Memory)
-            .Method("Calls", Calls));
+            .Method("Calls", Calls)
+            .Property("Data", () => new DxObject()
+                .Method("Heap", (arguments, call) =>
+                {
+                    DxEvaluator.Arity(call, arguments, 0);
+                    var heap = session.Heap();
+                    return new DxCollection(() => heap.Select(e => (object?)HeapObject(e)));
+                })));
+
+    DxObject HeapObject(HeapEvent e) => new DxObject()
+        .Property("Action", e.Action.ToString())
+        .Property("Address", (Int128)e.Address)
+        .Property("Size", (Int128)e.Size)
+        .Property("PreviousAddress", (Int128)e.PreviousAddress, shown: e.Action == HeapAction.ReAlloc)
+        .Property("TimeStart", () => PositionObject(e.TimeStart))
+        .Property("TimeEnd", () => PositionObject(e.TimeEnd))
+        .Property("ThreadId", (Int128)e.ThreadId)
+        .Property("Function", e.Function)
+        .Property("CallStack", () => new DxCollection(() => e.CallStack.Select(a => (object?)(session.Symbols.Describe(a, e.TimeStart.Instruction) ?? $"0x{a:x}"))));
 
     /// <summary>TTD.Calls("module!function", ...): the calls of the functions the strings name.</summary>
     object? Calls(IReadOnlyList<object?> arguments, DxCall call)

@@ -1,6 +1,7 @@
 using Rewind.Engine;
 using Rewind.Index;
 using Rewind.Query.Calls;
+using Rewind.Query.Heap;
 using Rewind.Query.Introspection;
 using Rewind.Query.Symbols;
 using Rewind.Trace;
@@ -110,6 +111,9 @@ public sealed class TraceSession : IDisposable
         }
         return new CallsQuery(this, found);
     }
+
+    /// <summary>TTD.Data.Heap(): every allocation and free (malloc, calloc, realloc, free, posix_memalign, aligned_alloc, new, delete), with each call's stack.</summary>
+    public HeapQuery Heap() => new(this);
 
     /// <summary>A cursor at <paramref name="position"/>: the state just before that instruction runs.</summary>
     public TraceCursor SeekTo(Position position) => SeekTo(position.Instruction);

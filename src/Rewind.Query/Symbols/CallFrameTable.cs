@@ -370,14 +370,13 @@ internal sealed class CallFrameTable
     /// <summary>A CIE: alignment factors, the pointer encoding of its FDEs and where its initial instructions lie.</summary>
     sealed record Cie(ulong CodeAlignment, long DataAlignment, byte PointerEncoding, bool HasAugmentationData, int Instructions, int InstructionsEnd)
     {
-        public static Cie Read(byte[] section, ulong address, int idAt)
+        /// <summary>Reads the CIE whose length field is at <paramref name="start"/> (where an FDE's CIE pointer leads).</summary>
+        public static Cie Read(byte[] section, ulong address, int start)
         {
-            var start = idAt - 4;
             var (length, body) = RecordLength(section, start);
-            if (body == 12)
-                idAt = start + 12;
+            var idAt = start + body;
             var end = checked(idAt + (int)length);
-            var r = new Cursor(section, address, idAt + (body == 12 ? 8 : 4));
+            var r = new Cursor(section, address, idAt + 4);
             var version = r.U8();
             var augmentation = r.CString();
             if (augmentation.Contains("eh", StringComparison.Ordinal))
