@@ -32,6 +32,7 @@ public static class Program
             MemoryCommand.Create(),
             CallsCommand.Create(),
             HeapCommand.Create(),
+            MemCommand.Create(),
             DxCommand.Create(),
         };
         try

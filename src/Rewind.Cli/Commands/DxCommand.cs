@@ -107,6 +107,20 @@ internal static class DxCommand
             AppendHistory(text);
             if (text is "q" or "quit" or "exit" or ".exit")
                 break;
+            // WinDbg's !tt POSITION: travel there, as .SeekTo() does, for the rest of the session.
+            if (text.StartsWith("!tt ", StringComparison.Ordinal))
+            {
+                try
+                {
+                    foreach (var travelled in evaluator.TravelTo(text[4..].Trim()).Lines)
+                        Console.Out.WriteLine(travelled);
+                }
+                catch (DxException e)
+                {
+                    Console.Error.WriteLine($"rewind: {e.Message}");
+                }
+                continue;
+            }
             var (expression, lineGrid, lineDepth, error) = Flags(text, grid, depth);
             if (error is not null)
             {

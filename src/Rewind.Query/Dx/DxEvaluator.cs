@@ -18,6 +18,9 @@ public sealed class DxEvaluator
     /// <summary>The cursor the last SeekTo() left (null before any).</summary>
     public TraceCursor? Cursor => _model.Cursor;
 
+    /// <summary>WinDbg's !tt: moves the current position to <paramref name="position"/> (SEQ:STEPS, a count or a percentage) and shows the state there.</summary>
+    public DxText TravelTo(string position) => _model.TravelTo(position);
+
     /// <summary>Parses and evaluates <paramref name="text"/>.</summary>
     public object? Evaluate(string text) => Evaluate(DxParser.Parse(text), EmptyScope);
 
@@ -50,8 +53,12 @@ public sealed class DxEvaluator
                 return Call(Evaluate(call.Target, scope), call, call.Arguments.Select(a => Evaluate(a, scope)).ToArray());
             case DxIndex index:
                 return Index(Evaluate(index.Target, scope), index, Evaluate(index.Index, scope));
+            case DxUnary { Operator: "*" } dereference:
+                return _model.Dereference(Evaluate(dereference.Operand, scope), dereference);
             case DxUnary unary:
                 return Unary(unary, Evaluate(unary.Operand, scope));
+            case DxCast cast:
+                return _model.Cast(cast, Evaluate(cast.Operand, scope));
             case DxBinary binary:
                 return Binary(binary, scope);
             default:
@@ -86,28 +93,48 @@ public sealed class DxEvaluator
         throw new DxException($"{TypeName(target)} has no method '{call.Name}'{Known(target)}", NameOffset(call), call.Name.Length);
     }
 
+    const string CollectionMethods = "Count(), First(), Last() (each with an optional x => condition), Take(n), Skip(n), Where(x => ...), Select(x => ...), "
+        + "OrderBy(x => ...), OrderByDescending(x => ...), GroupBy(x => ...), Any(), All(x => ...), Distinct(), Sum(), Min(), Max() (each with an optional x => value), "
+        + "Flatten(), Contains(value) and [n]";
+
     object? CollectionMethod(DxCollection collection, DxCall call, IReadOnlyList<object?> arguments)
     {
+        IEnumerable<object?> Filtered() => arguments.Count == 1 ? collection.Where(item => Condition(call, Function(call, arguments[0]), item)) : collection;
+        IEnumerable<object?> Mapped() => arguments.Count == 1 ? collection.Select(item => Invoke(Function(call, arguments[0]), item)) : collection;
         switch (call.Name)
         {
             case "Count":
-                Arity(call, arguments, 0);
+                Arity(call, arguments, 0, 1);
                 Int128 count = 0;
-                foreach (var _ in collection)
+                foreach (var _ in Filtered())
                     count++;
                 return count;
             case "First":
-                Arity(call, arguments, 0);
-                foreach (var item in collection)
+                Arity(call, arguments, 0, 1);
+                foreach (var item in Filtered())
                     return item;
-                throw new DxException("First(): the collection is empty", NameOffset(call), call.Name.Length);
+                throw new DxException("First(): no item", NameOffset(call), call.Name.Length);
             case "Last":
-                Arity(call, arguments, 0);
-                object? last = null;
-                var any = false;
-                foreach (var item in collection)
-                    (last, any) = (item, true);
-                return any ? last : throw new DxException("Last(): the collection is empty", NameOffset(call), call.Name.Length);
+                {
+                    Arity(call, arguments, 0, 1);
+                    object? last = null;
+                    var any = false;
+                    foreach (var item in Filtered())
+                        (last, any) = (item, true);
+                    return any ? last : throw new DxException("Last(): no item", NameOffset(call), call.Name.Length);
+                }
+            case "Any":
+                Arity(call, arguments, 0, 1);
+                return Filtered().Any();
+            case "All":
+                {
+                    Arity(call, arguments, 1);
+                    var predicate = Function(call, arguments[0]);
+                    return collection.All(item => Condition(call, predicate, item));
+                }
+            case "Contains":
+                Arity(call, arguments, 1);
+                return collection.Any(item => Equal(item, arguments[0]));
             case "Take":
                 {
                     Arity(call, arguments, 1);
@@ -121,25 +148,102 @@ public sealed class DxEvaluator
                     return new DxCollection(() => collection.Skip(n));
                 }
             case "Where":
-                {
-                    Arity(call, arguments, 1);
-                    var predicate = Function(call, arguments[0]);
-                    return new DxCollection(() => collection.Where(item => Invoke(predicate, item) switch
-                    {
-                        bool keep => keep,
-                        var other => throw new DxException($"Where() needs a condition, but the lambda gave {TypeName(other)}", predicate.Lambda.Body.Offset, predicate.Lambda.Body.Length),
-                    }));
-                }
+                Arity(call, arguments, 1);
+                Function(call, arguments[0]);
+                return new DxCollection(Filtered);
             case "Select":
+                Arity(call, arguments, 1);
+                Function(call, arguments[0]);
+                return new DxCollection(Mapped);
+            case "OrderBy" or "OrderByDescending":
                 {
                     Arity(call, arguments, 1);
-                    var selector = Function(call, arguments[0]);
-                    return new DxCollection(() => collection.Select(item => Invoke(selector, item)));
+                    var key = Function(call, arguments[0]);
+                    var comparer = Comparer<object?>.Create((a, b) => Order(call, a, b));
+                    return new DxCollection(() => call.Name == "OrderBy"
+                        ? collection.Select(item => (Key: Invoke(key, item), Item: item)).OrderBy(p => p.Key, comparer).Select(p => p.Item)
+                        : collection.Select(item => (Key: Invoke(key, item), Item: item)).OrderByDescending(p => p.Key, comparer).Select(p => p.Item));
                 }
+            case "GroupBy":
+                {
+                    Arity(call, arguments, 1);
+                    var key = Function(call, arguments[0]);
+                    return new DxCollection(() => collection.GroupBy(item => new GroupKey(Invoke(key, item))).Select(g => (object?)new DxObject { Summary = $"[{DxFormatter.Summary(g.Key.Value)}]" }
+                        .Property("Key", g.Key.Value)
+                        .Property("Items", new DxCollection(() => g))
+                        .Method("Count", (countArguments, countCall) =>
+                        {
+                            Arity(countCall, countArguments, 0);
+                            return (Int128)g.Count();
+                        })));
+                }
+            case "Distinct":
+                Arity(call, arguments, 0);
+                return new DxCollection(() => collection.DistinctBy(item => new GroupKey(item)));
+            case "Sum":
+                {
+                    Arity(call, arguments, 0, 1);
+                    Int128 sum = 0;
+                    foreach (var item in Mapped())
+                        sum += Number(call, item);
+                    return sum;
+                }
+            case "Min" or "Max":
+                {
+                    Arity(call, arguments, 0, 1);
+                    object? best = null;
+                    var any = false;
+                    foreach (var item in Mapped())
+                    {
+                        if (!any || (call.Name == "Min" ? Order(call, item, best) < 0 : Order(call, item, best) > 0))
+                            best = item;
+                        any = true;
+                    }
+                    return any ? best : throw new DxException($"{call.Name}(): no item", NameOffset(call), call.Name.Length);
+                }
+            case "Flatten":
+                Arity(call, arguments, 0);
+                return new DxCollection(() => collection.SelectMany(Children));
             default:
-                throw new DxException($"collections have no method '{call.Name}' (they have Count(), First(), Last(), Take(n), Skip(n), Where(x => ...), Select(x => ...) and [n])",
-                    NameOffset(call), call.Name.Length);
+                throw new DxException($"collections have no method '{call.Name}' (they have {CollectionMethods})", NameOffset(call), call.Name.Length);
         }
+    }
+
+    /// <summary>What Flatten() puts in place of an item: a collection's items, a group's items, else the item.</summary>
+    static IEnumerable<object?> Children(object? item) => item switch
+    {
+        DxCollection inner => inner,
+        DxObject obj when obj.TryGetMember("Items", out var items) && items is DxCollection group => group,
+        _ => [item],
+    };
+
+    bool Condition(DxCall call, DxFunction predicate, object? item) => Invoke(predicate, item) switch
+    {
+        bool keep => keep,
+        var other => throw new DxException($"{call.Name}() needs a condition, but the lambda gave {TypeName(other)}", predicate.Lambda.Body.Offset, predicate.Lambda.Body.Length),
+    };
+
+    static Int128 Number(DxCall call, object? value) =>
+        Unwrap(value) as Int128? ?? throw new DxException($"{call.Name}() adds numbers, not {TypeName(value)}", NameOffset(call), call.Name.Length);
+
+    /// <summary>Orders numbers, strings and positions (what OrderBy, Min and Max compare); anything else is an error naming the method.</summary>
+    static int Order(DxCall call, object? a, object? b) => (Unwrap(a), Unwrap(b)) switch
+    {
+        (Int128 x, Int128 y) => x.CompareTo(y),
+        (string x, string y) => string.CompareOrdinal(x, y),
+        (bool x, bool y) => x.CompareTo(y),
+        (Trace.Positions.Position x, Trace.Positions.Position y) => x.CompareTo(y),
+        var (x, y) => throw new DxException($"{call.Name}() cannot order {TypeName(x)} against {TypeName(y)}", NameOffset(call), call.Name.Length),
+    };
+
+    static bool Equal(object? a, object? b) => Equals(Unwrap(a), Unwrap(b));
+
+    /// <summary>A value as a key for GroupBy and Distinct: numbers, strings, bools and positions by value, objects by identity.</summary>
+    readonly record struct GroupKey(object? Value)
+    {
+        public bool Equals(GroupKey other) => Equal(Value, other.Value);
+
+        public override int GetHashCode() => Unwrap(Value)?.GetHashCode() ?? 0;
     }
 
     object? Invoke(DxFunction function, object? argument)
@@ -158,9 +262,9 @@ public sealed class DxEvaluator
         _ => throw new DxException($"{call.Name}() needs a number, not {TypeName(argument)}", call.Arguments[0].Offset, call.Arguments[0].Length),
     };
 
-    internal static void Arity(DxCall call, IReadOnlyList<object?> arguments, int expected)
+    internal static void Arity(DxCall call, IReadOnlyList<object?> arguments, int expected, int most = -1)
     {
-        if (arguments.Count != expected)
+        if (arguments.Count != expected && arguments.Count != most)
         {
             var what = expected switch { 0 => "no arguments", 1 => "one argument", _ => $"{expected} arguments" };
             throw new DxException($"{call.Name}() takes {what}, not {arguments.Count}", NameOffset(call), call.Length - (NameOffset(call) - call.Offset));
@@ -297,6 +401,7 @@ public sealed class DxEvaluator
         DxFunction => "a lambda",
         DxText => "a command's output",
         DxObject { Underlying: Trace.Positions.Position } => "a position",
+        DxObject { Underlying: Int128 } => "a pointer",
         DxObject => "an object",
         _ => value.GetType().Name,
     };

@@ -21,8 +21,109 @@ internal sealed class DxModel(TraceSession session)
     {
         "@$cursession" => CurrentSession(),
         "@$curprocess" => CurrentProcess(),
-        _ => throw new DxException($"unknown variable '{variable.Name}': use @$cursession or @$curprocess", variable.Offset, variable.Length),
+        "@$curthread" => CurrentThread(),
+        _ when RegisterNamed(variable.Name) is { } register => (Int128)At().Register(register),
+        _ => throw new DxException($"unknown variable '{variable.Name}': use @$cursession, @$curprocess, @$curthread, a register (@rax, @rip, @$ip, @$sp)", variable.Offset, variable.Length),
     };
+
+    static readonly Dictionary<string, X86Register> Registers = new(StringComparer.Ordinal)
+    {
+        ["rax"] = X86Register.Rax,
+        ["rbx"] = X86Register.Rbx,
+        ["rcx"] = X86Register.Rcx,
+        ["rdx"] = X86Register.Rdx,
+        ["rsi"] = X86Register.Rsi,
+        ["rdi"] = X86Register.Rdi,
+        ["rbp"] = X86Register.Rbp,
+        ["rsp"] = X86Register.Rsp,
+        ["r8"] = X86Register.R8,
+        ["r9"] = X86Register.R9,
+        ["r10"] = X86Register.R10,
+        ["r11"] = X86Register.R11,
+        ["r12"] = X86Register.R12,
+        ["r13"] = X86Register.R13,
+        ["r14"] = X86Register.R14,
+        ["r15"] = X86Register.R15,
+        ["rip"] = X86Register.Rip,
+        ["efl"] = X86Register.Eflags,
+        ["fsbase"] = X86Register.FsBase,
+        ["gsbase"] = X86Register.GsBase,
+        ["$ip"] = X86Register.Rip,
+        ["$sp"] = X86Register.Rsp,
+        ["$csp"] = X86Register.Rsp,
+        ["$frame"] = X86Register.Rbp,
+    };
+
+    static X86Register? RegisterNamed(string name) => Registers.TryGetValue(name[1..], out var register) ? register : null;
+
+    /// <summary>The cursor registers and memory are read at: where the last SeekTo() left it, else the start of the trace.</summary>
+    public TraceCursor At() => Cursor ??= session.SeekTo(session.Lifetime.Start);
+
+    /// <summary>(T*)x: a pointer (shown with the string it points at, for char*); (T)x: the number cut to the type.</summary>
+    public object? Cast(DxCast cast, object? operand)
+    {
+        var value = operand switch
+        {
+            Int128 n => (ulong)(n & ulong.MaxValue),
+            DxObject { Underlying: Int128 address } => (ulong)address,
+            _ => throw new DxException($"only numbers and pointers can be cast, not {DxEvaluator.TypeName(operand)}", cast.Operand.Offset, cast.Operand.Length),
+        };
+        if (cast.Pointers == 0)
+            return DxTypes.Convert(value, DxTypes.SizeOf(cast.Type)!.Value, DxTypes.IsSigned(cast.Type));
+        return Pointer(value, cast.Type, cast.Pointers);
+    }
+
+    DxObject Pointer(ulong address, string type, int pointers)
+    {
+        var name = $"{type} {new string('*', pointers)}";
+        var summary = $"0x{address:x} [Type: {name}]";
+        if (pointers == 1 && type == "char" && ReadString(address) is { } text)
+            summary = $"0x{address:x} : \"{text}\" [Type: {name}]";
+        return new DxObject { Summary = summary, Underlying = (Int128)address, Pointer = (type, pointers) };
+    }
+
+    /// <summary>A C string at the current position, up to 256 characters; null where memory is not mapped.</summary>
+    string? ReadString(ulong address)
+    {
+        var bytes = new List<byte>();
+        Span<byte> one = stackalloc byte[1];
+        for (var i = 0; i < 256; i++)
+        {
+            if (!At().TryReadMemory(address + (ulong)i, one))
+                return bytes.Count == 0 ? null : System.Text.Encoding.UTF8.GetString([.. bytes]);
+            if (one[0] == 0)
+                break;
+            bytes.Add(one[0]);
+        }
+        return string.Concat(System.Text.Encoding.UTF8.GetString([.. bytes]).Select(c => char.IsControl(c) ? '.' : c));
+    }
+
+    /// <summary>*p: reads what a pointer points at, in memory at the current position.</summary>
+    public object? Dereference(object? operand, DxUnary node)
+    {
+        if (operand is not DxObject { Underlying: Int128 address, Pointer: var (type, pointers) })
+            throw new DxException($"'*' reads through a pointer: cast first, as in *(unsigned long*)0x404028, not {DxEvaluator.TypeName(operand)}", node.Offset, node.Length);
+        var size = pointers > 1 ? 8 : DxTypes.SizeOf(type)!.Value;
+        if (type == "void" && pointers == 1)
+            throw new DxException("'*' cannot read through a void pointer: cast it to a type with a size", node.Offset, node.Length);
+        Span<byte> bytes = stackalloc byte[8];
+        bytes.Clear();
+        var cursor = At();
+        if (!cursor.TryReadMemory((ulong)address, bytes[..size]))
+            throw new DxException($"memory at 0x{(ulong)address:x} (0x{size:x} bytes) is not mapped at position {cursor.Position}", node.Offset, node.Length);
+        var value = BitConverter.ToUInt64(bytes);
+        return pointers > 1 ? Pointer(value, type, pointers - 1) : DxTypes.Convert(value, size, DxTypes.IsSigned(type));
+    }
+
+    /// <summary>The thread that runs at the current position.</summary>
+    DxObject CurrentThread()
+    {
+        var cursor = At();
+        var uniqueId = cursor.Thread.UniqueId;
+        var thread = session.Model.Threads.FirstOrDefault(t => t.UniqueId == uniqueId);
+        var obj = thread is null ? new DxObject { Summary = $"TID: 0x{cursor.Thread.Tid:X}" } : Thread(thread);
+        return obj.Property("Position", () => PositionObject(cursor.Position));
+    }
 
     /// <summary>The address a symbol names (one address, or a one-line error saying why not).</summary>
     public Int128 SymbolAddress(DxSymbol symbol)
@@ -183,6 +284,7 @@ internal sealed class DxModel(TraceSession session)
             .Property("Name", model.Process.InitialName)
             .Property("Id", (Int128)model.Process.Id)
             .Property("Modules", () => new DxCollection(() => model.Modules.Select(m => (object?)Module(m))))
+            .Property("Threads", () => new DxCollection(() => model.Threads.Select(t => (object?)Thread(t))))
             .Property("TTD", () => new DxObject()
                 .Property("Lifetime", () => TimeRange(start, end))
                 .Property("Events", () => new DxCollection(() => model.Events.Select(e => (object?)Event(e))))
@@ -228,6 +330,8 @@ internal sealed class DxModel(TraceSession session)
             obj.Property("ExitCode", (Int128)code);
         return obj;
     }
+
+    public DxText TravelTo(string position) => SeekTo(ResolvePosition(position, new DxString(position, 0, position.Length)));
 
     /// <summary>Moves the session's cursor to <paramref name="position"/> and describes the state there as WinDbg does.</summary>
     DxText SeekTo(Position position)

@@ -26,6 +26,9 @@ public sealed record DxBinary(string Operator, DxNode Left, DxNode Right, int Of
 
 public sealed record DxUnary(string Operator, DxNode Operand, int Offset, int Length) : DxNode(Offset, Length);
 
+/// <summary>A C cast: (unsigned long*)0x404028 is a pointer to read through with '*'; (int)x cuts a number to the type.</summary>
+public sealed record DxCast(string Type, int Pointers, DxNode Operand, int Offset, int Length) : DxNode(Offset, Length);
+
 public sealed record DxLambda(string Parameter, DxNode Body, int Offset, int Length) : DxNode(Offset, Length);
 
 /// <summary>
@@ -38,7 +41,7 @@ public sealed record DxLambda(string Parameter, DxNode Body, int Offset, int Len
 /// comparison := sum (('==' | '!=' | '&lt;' | '&lt;=' | '&gt;' | '&gt;=') sum)?
 /// sum        := product (('+' | '-') product)*
 /// product    := unary (('*' | '/' | '%') unary)*
-/// unary      := ('!' | '-') unary | postfix
+/// unary      := ('!' | '-' | '*') unary | '(' TYPE '*'* ')' unary | postfix
 /// postfix    := primary ('.' NAME ('(' arguments? ')')? | '[' expression ']')*
 /// primary    := NUMBER | STRING | @$NAME | MODULE!NAME | &amp;NAME | NAME | '(' expression ')'
 /// </code>
@@ -197,9 +200,38 @@ public sealed class DxParser
         return left;
     }
 
+    /// <summary>A C cast: '(' type words '*'* ')' operand, as in (unsigned long*)0x404028 or (char*)@rdi.</summary>
+    DxCast Cast()
+    {
+        var open = Next();
+        var words = new List<string>();
+        while (Peek.Kind == TokenKind.Identifier)
+            words.Add(Next().Text);
+        var pointers = 0;
+        while (Peek.Kind == TokenKind.Star)
+        {
+            Next();
+            pointers++;
+        }
+        Expect(TokenKind.RightParen, "'*' or ')' to end the cast");
+        var type = string.Join(' ', words);
+        if (DxTypes.SizeOf(type) is null)
+            throw new DxException($"unknown type '{type}': use char, short, int, long, long long (signed or unsigned), uint8_t ... uint64_t, size_t or void", open.Offset + 1, type.Length);
+        Enter();
+        try
+        {
+            var operand = Unary();
+            return new DxCast(type, pointers, operand, open.Offset, End(operand) - open.Offset);
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
     DxNode Unary()
     {
-        if (Peek.Kind is TokenKind.Not or TokenKind.Minus)
+        if (Peek.Kind is TokenKind.Not or TokenKind.Minus or TokenKind.Star)
         {
             var op = Next();
             Enter();
@@ -282,6 +314,8 @@ public sealed class DxParser
             case TokenKind.Identifier:
                 Next();
                 return new DxName(token.Text, token.Offset, token.Length);
+            case TokenKind.LeftParen when PeekAt(1).Kind == TokenKind.Identifier && DxTypes.IsTypeWord(PeekAt(1).Text):
+                return Cast();
             case TokenKind.LeftParen:
                 Next();
                 var inner = Expression();

@@ -19,8 +19,11 @@ public sealed class DxObject
     /// <summary>Shown after the object's name; null: nothing (the object is shown by its children).</summary>
     public string? Summary { get; init; }
 
-    /// <summary>What comparisons use, for objects that stand for a value (a position).</summary>
+    /// <summary>What comparisons use, for objects that stand for a value (a position, a pointer's address).</summary>
     public object? Underlying { get; init; }
+
+    /// <summary>For a pointer, the type it points at and how many '*' it has; null otherwise.</summary>
+    public (string Type, int Pointers)? Pointer { get; init; }
 
     /// <summary>Adds a child; <paramref name="shown"/> false keeps it out of displays (it stays usable in expressions).</summary>
     public DxObject Property(string name, Func<object?> value, bool shown = true)

@@ -29,12 +29,15 @@ public sealed class DxFuzzTests(CallsGuests guests, ITestOutputHelper output) : 
         "(1 + 2) * -3 == -9 && !(\"a\" != \"a\")",
         "@$curprocess.TTD.Events.Where(e => e.Position > \"0:10\").Count()",
         "00000000`00401000 + 0n10",
+        "*(unsigned long*)@$sp + *(char*)@rdi + (int)@rax",
+        "(char*)*(unsigned long*)(@rsp + 8)",
+        "@$cursession.TTD.Calls(\"calls-static!fib\").GroupBy(c => c.Parameters[0]).OrderBy(g => g.Key).Flatten().Sum(c => c.ReturnValue)",
     ];
 
     static readonly string[] Pieces =
     [
         "(", ")", "[", "]", ".", ",", "=>", "==", "!=", "<", ">=", "&&", "||", "!", "-", "+", "*", "/", "%", "\"", "@$", "@$cursession",
-        "0x", "0n", "`", "m", " ", "x => x", "Count()", "Where(", "SeekTo()", "TimeStart", "!add3", "calls-static!", "&", "*", "?", "0xffffffffffffffff",
+        "0x", "0n", "`", "m", " ", "x => x", "Count()", "Where(", "SeekTo()", "TimeStart", "(unsigned long*)", "(char)", "@rip", "@$curthread", "Max(", "GroupBy(x => x)", "!add3", "calls-static!", "&", "*", "?", "0xffffffffffffffff",
         "99999999999999999999999999999999999999999", "\\", "\u00e9", "\0",
     ];
 
