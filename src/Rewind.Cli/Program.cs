@@ -34,6 +34,7 @@ public static class Program
             HeapCommand.Create(),
             MemCommand.Create(),
             DxCommand.Create(),
+            ExportCommand.Create(),
         };
         try
         {

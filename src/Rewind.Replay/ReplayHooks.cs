@@ -2,11 +2,16 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Rewind.Engine;
 using Rewind.Linux.Execution;
+using Rewind.Linux.Syscalls;
+using Rewind.Trace;
 
 namespace Rewind.Replay;
 
 /// <summary>Called before each instruction runs: its 0-based instruction count, address and length.</summary>
 public delegate void InstructionCallback(long instruction, ulong pc, int length);
+
+/// <summary>A syscall was replayed: what the trace recorded for it, and the six argument registers as the program set them.</summary>
+public delegate void SyscallReplayedCallback(SyscallEvent recorded, in SyscallArgs args);
 
 /// <summary>A data access by the instruction at <paramref name="pc"/>: address, size and the value read or written.</summary>
 public delegate void MemoryCallback(long instruction, ulong pc, ulong address, int size, ulong value);

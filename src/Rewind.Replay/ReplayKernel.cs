@@ -37,7 +37,7 @@ public sealed class ReplayKernel : Kernel
     public Action<int, ReadOnlyMemory<byte>>? Output { get; init; }
 
     /// <summary>Called after each replayed syscall.</summary>
-    public Action<SyscallEvent>? SyscallReplayed { get; set; }
+    public SyscallReplayedCallback? SyscallReplayed { get; set; }
 
     /// <summary>Called after each replayed thread switch, with the event; the new thread is then the process's current one.</summary>
     public Action<ThreadSwitchEvent>? ThreadSwitched { get; set; }
@@ -192,7 +192,7 @@ public sealed class ReplayKernel : Kernel
             throw Diverged(process, $"syscall {SyscallNames.Name(number)} at instruction {instruction:N0} returned {result} again, but {recorded.Result} in the recording");
         Apply(process, recorded.Effects);
         Echo(process, number, args, recorded);
-        SyscallReplayed?.Invoke(recorded);
+        SyscallReplayed?.Invoke(recorded, args);
         ScheduleNextStop(process);
 
         if (_next is ExitEvent exit && exit.Instruction == instruction)

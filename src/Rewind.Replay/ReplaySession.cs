@@ -47,8 +47,8 @@ public sealed class ReplaySession : IDisposable
     /// </summary>
     public void WatchInstructions(IEnumerable<long> instructions, InstructionCallback callback) => _watches.WatchInstructions(instructions, callback);
 
-    /// <summary>Called after each syscall is replayed, with what the trace recorded for it.</summary>
-    public Action<SyscallEvent>? SyscallReplayed { get => Kernel.SyscallReplayed; set => Kernel.SyscallReplayed = value; }
+    /// <summary>Called after each syscall is replayed, with what the trace recorded for it and the arguments the program passed.</summary>
+    public SyscallReplayedCallback? SyscallReplayed { get => Kernel.SyscallReplayed; set => Kernel.SyscallReplayed = value; }
 
     /// <summary>Called after each thread switch is replayed, before the new thread's first instruction runs.</summary>
     public Action<ThreadSwitchEvent>? ThreadSwitched { get => Kernel.ThreadSwitched; set => Kernel.ThreadSwitched = value; }

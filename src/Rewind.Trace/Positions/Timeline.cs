@@ -55,6 +55,9 @@ public sealed class Timeline
         return new Position(sequence, instruction - _sequenceStarts[sequence], instruction);
     }
 
+    /// <summary>The first instruction after sequence <paramref name="sequence"/> (the trace's instruction count for the last one).</summary>
+    public long SequenceEnd(long sequence) => sequence + 1 < _sequenceStarts.Length ? _sequenceStarts[sequence + 1] : Instructions;
+
     /// <summary>Resolves what the user typed; an impossible position is an <see cref="ArgumentOutOfRangeException"/> with a one-line message.</summary>
     public Position Resolve(PositionText text) => text switch
     {
@@ -68,7 +71,7 @@ public sealed class Timeline
     {
         if (sequence >= _sequenceStarts.Length)
             throw new ArgumentOutOfRangeException(nameof(sequence), $"position {sequence:X}:{steps:X} is past the end of the trace (last sequence {_sequenceStarts.Length - 1:X})");
-        var end = sequence + 1 < _sequenceStarts.Length ? _sequenceStarts[sequence + 1] : Instructions;
+        var end = SequenceEnd(sequence);
         if (_sequenceStarts[sequence] + steps >= end)
             throw new ArgumentOutOfRangeException(nameof(steps), $"position {sequence:X}:{steps:X} does not exist: sequence {sequence:X} has {end - _sequenceStarts[sequence]:X} steps");
         return new Position(sequence, steps, _sequenceStarts[sequence] + steps);
