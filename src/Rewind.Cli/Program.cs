@@ -35,6 +35,7 @@ public static class Program
             MemCommand.Create(),
             DxCommand.Create(),
             ExportCommand.Create(),
+            SqlCommand.Create(),
         };
         try
         {

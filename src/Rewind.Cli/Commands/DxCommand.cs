@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text;
 using Rewind.Query;
 using Rewind.Query.Dx;
 
@@ -12,7 +11,6 @@ namespace Rewind.Cli.Commands;
 /// </summary>
 internal static class DxCommand
 {
-    const int HistoryLimit = 1000;
 
     public static Command Create()
     {
@@ -92,8 +90,7 @@ internal static class DxCommand
 
     static void Interactive(DxEvaluator evaluator, bool grid, int depth)
     {
-        var history = LoadHistory();
-        var editor = new LineEditor(history);
+        var editor = new LineEditor("dx_history");
         Console.Error.WriteLine("rewind dx: enter expressions such as @$curprocess.TTD.Lifetime; 'dx -g' or 'dx -r2' before one changes the display; q quits.");
         while (true)
         {
@@ -104,7 +101,6 @@ internal static class DxCommand
             if (text.Length == 0)
                 continue;
             editor.Remember(text);
-            AppendHistory(text);
             if (text is "q" or "quit" or "exit" or ".exit")
                 break;
             // WinDbg's !tt POSITION: travel there, as .SeekTo() does, for the rest of the session.
@@ -165,135 +161,5 @@ internal static class DxCommand
             rest = after;
         }
         return (rest, grid, depth, null);
-    }
-
-    static string HistoryPath()
-    {
-        var state = Environment.GetEnvironmentVariable("XDG_STATE_HOME");
-        if (string.IsNullOrEmpty(state))
-            state = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state");
-        return Path.Combine(state, "rewind", "dx_history");
-    }
-
-    static List<string> LoadHistory()
-    {
-        try
-        {
-            var lines = File.ReadAllLines(HistoryPath());
-            return lines.Skip(Math.Max(0, lines.Length - HistoryLimit)).ToList();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return [];
-        }
-    }
-
-    static void AppendHistory(string line)
-    {
-        try
-        {
-            var path = HistoryPath();
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            File.AppendAllLines(path, [line]);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // History is a convenience: without a writable state folder it stays in memory.
-        }
-    }
-
-    /// <summary>
-    /// A small line editor for the prompt: on a terminal, left/right, home/end (Ctrl-A/E),
-    /// backspace/delete, up/down through history, Ctrl-U clears, Ctrl-D on an empty line ends.
-    /// When input is not a terminal, plain lines.
-    /// </summary>
-    sealed class LineEditor(List<string> history)
-    {
-        public void Remember(string line)
-        {
-            if (history.Count == 0 || history[^1] != line)
-                history.Add(line);
-        }
-
-        public string? ReadLine(string prompt)
-        {
-            if (Console.IsInputRedirected || Console.IsOutputRedirected)
-            {
-                if (!Console.IsInputRedirected)
-                    Console.Write(prompt);
-                return Console.ReadLine();
-            }
-            Console.Write(prompt);
-            var buffer = new StringBuilder();
-            var cursor = 0;
-            var recall = history.Count;
-            var draft = "";
-            void Redraw()
-            {
-                Console.Write("\r" + prompt + buffer + "\u001b[K");
-                var back = buffer.Length - cursor;
-                if (back > 0)
-                    Console.Write($"\u001b[{back}D");
-            }
-            while (true)
-            {
-                var key = Console.ReadKey(intercept: true);
-                var control = key.Modifiers.HasFlag(ConsoleModifiers.Control);
-                switch (key.Key)
-                {
-                    case ConsoleKey.Enter:
-                        Console.WriteLine();
-                        return buffer.ToString();
-                    case ConsoleKey.Backspace when cursor > 0:
-                        buffer.Remove(--cursor, 1);
-                        break;
-                    case ConsoleKey.Delete when cursor < buffer.Length:
-                        buffer.Remove(cursor, 1);
-                        break;
-                    case ConsoleKey.LeftArrow when cursor > 0:
-                        cursor--;
-                        break;
-                    case ConsoleKey.RightArrow when cursor < buffer.Length:
-                        cursor++;
-                        break;
-                    case ConsoleKey.Home:
-                    case ConsoleKey.A when control:
-                        cursor = 0;
-                        break;
-                    case ConsoleKey.End:
-                    case ConsoleKey.E when control:
-                        cursor = buffer.Length;
-                        break;
-                    case ConsoleKey.U when control:
-                        buffer.Clear();
-                        cursor = 0;
-                        break;
-                    case ConsoleKey.D when control:
-                        if (buffer.Length == 0)
-                        {
-                            Console.WriteLine();
-                            return null;
-                        }
-                        break;
-                    case ConsoleKey.UpArrow when recall > 0:
-                        if (recall == history.Count)
-                            draft = buffer.ToString();
-                        recall--;
-                        buffer.Clear().Append(history[recall]);
-                        cursor = buffer.Length;
-                        break;
-                    case ConsoleKey.DownArrow when recall < history.Count:
-                        recall++;
-                        buffer.Clear().Append(recall == history.Count ? draft : history[recall]);
-                        cursor = buffer.Length;
-                        break;
-                    default:
-                        if (!control && key.KeyChar >= ' ' && key.KeyChar != '\u007f')
-                            buffer.Insert(cursor++, key.KeyChar);
-                        break;
-                }
-                Redraw();
-            }
-        }
     }
 }
