@@ -32,7 +32,7 @@ internal static class ExportCommand
         };
         var workers = new Option<int?>("--workers") { Description = "Segments replayed at once (default: one per core)." };
         var command = new Command("export",
-            "Write the trace as Parquet tables for DuckDB, Spark, Polars or pandas: DIR/TABLE/segment=NNNNN/part-0.parquet (Hive-partitioned by keyframe segment). "
+            "Write the trace as Parquet tables for DuckDB, Spark, Polars or pandas: DIR/TABLE/segment=N/part-0.parquet (Hive-partitioned by keyframe segment). "
             + "Tables: instructions, memory (every read, write and execution), syscalls, events, threads, processes, modules; "
             + "their columns are in docs/export.md. Segments replay in parallel, and separate exports of disjoint --segments make one dataset.")
         {

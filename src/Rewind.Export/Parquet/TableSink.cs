@@ -3,7 +3,7 @@ using Rewind.Trace.Positions;
 
 namespace Rewind.Export.Parquet;
 
-/// <summary>Where an export's files go: <c>DIR/TABLE/segment=NNNNN/part-0.parquet</c>, Hive style.</summary>
+/// <summary>Where an export's files go: <c>DIR/TABLE/segment=N/part-0.parquet</c>, Hive style.</summary>
 public sealed class DatasetLayout(string folder)
 {
     public string Folder { get; } = folder;
@@ -11,7 +11,7 @@ public sealed class DatasetLayout(string folder)
     public string TableFolder(ExportTable table) => Path.Combine(Folder, table.Name);
 
     public string PartPath(ExportTable table, int segment) =>
-        Path.Combine(TableFolder(table), "segment=" + segment.ToString("D5", CultureInfo.InvariantCulture), "part-0.parquet");
+        Path.Combine(TableFolder(table), "segment=" + segment.ToString(CultureInfo.InvariantCulture), "part-0.parquet");
 }
 
 /// <summary>

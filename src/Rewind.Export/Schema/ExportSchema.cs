@@ -45,7 +45,7 @@ public sealed record ExportTable(string Name, string Description, IReadOnlyList<
 /// schema's version, which changes whenever a table or a column does (it is stored in every file).
 /// Every table's rows have a position, the first three columns (instr_count, sequence, steps); a row
 /// lies in the keyframe segment that holds its position, which names the folder of its file
-/// (<c>TABLE/segment=NNNNN/part-0.parquet</c>, Hive style).
+/// (<c>TABLE/segment=N/part-0.parquet</c>, Hive style).
 /// </summary>
 public static class ExportSchema
 {
