@@ -49,6 +49,11 @@ internal sealed partial class Bench(BenchOptions options)
                 MeasureThreads(machine, rewind, work.FullName, setup, output);
                 return 0;
             }
+            if (options.Export)
+            {
+                MeasureExport(machine, rewind, work.FullName, output);
+                return 0;
+            }
             var rows = new List<Row>();
             foreach (var workload in workloads)
             {
@@ -100,6 +105,20 @@ internal sealed partial class Bench(BenchOptions options)
         var json = Path.Combine(output, "threads.json");
         File.WriteAllText(markdown, ThreadScaling.Markdown(results, machine, date));
         File.WriteAllText(json, ThreadScaling.Json(results, date));
+        AnsiConsole.MarkupLine($"Wrote [bold]{Markup.Escape(Shorten(markdown))}[/] and [bold]{Markup.Escape(Shorten(json))}[/]");
+    }
+
+    void MeasureExport(Machine machine, string rewind, string work, string output)
+    {
+        AnsiConsole.MarkupLine("[bold]export[/]: rewind export of every table, and rewind sql over the memory table, for sha256sum");
+        var results = new ExportBench(options, rewind, work).Measure();
+        var date = DateTimeOffset.UtcNow;
+        AnsiConsole.WriteLine();
+        ExportBench.WriteTable(results);
+        var markdown = Path.Combine(output, "export.md");
+        var json = Path.Combine(output, "export.json");
+        File.WriteAllText(markdown, ExportBench.Markdown(results, machine, date));
+        File.WriteAllText(json, ExportBench.Json(results, date));
         AnsiConsole.MarkupLine($"Wrote [bold]{Markup.Escape(Shorten(markdown))}[/] and [bold]{Markup.Escape(Shorten(json))}[/]");
     }
 

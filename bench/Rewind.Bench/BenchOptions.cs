@@ -17,6 +17,9 @@ internal sealed class BenchOptions
                            on the compute kernel scaled to 1 and 3 billion instructions
           --threads        instead of the table: the cost per instruction of recording 4 threads
                            against 1 thread, on the same work (goal: at most 1.2x)
+          --export         instead of the table: rewind export of every table for sha256sum (rows per
+                           second per core, bytes per row) and a rewind sql query over its memory
+                           table of over 100 M rows (goal: under 2 s)
           --out DIR        folder for results.md and results.json (default: bench/results)
           --only NAME      run one workload (sha256sum, gzip, sort, python, compute, pointer_chase)
           --repeat N       runs per measurement; the median is reported (default: 3;
@@ -29,6 +32,7 @@ internal sealed class BenchOptions
     public bool Quick { get; private set; }
     public bool Targets { get; private set; }
     public bool Threads { get; private set; }
+    public bool Export { get; private set; }
     public string? Out { get; private set; }
     public string? Only { get; private set; }
     public int Repeat { get; private set; } = 3;
@@ -62,6 +66,9 @@ internal sealed class BenchOptions
                 case "--threads":
                     options.Threads = true;
                     break;
+                case "--export":
+                    options.Export = true;
+                    break;
                 case "--out":
                     options.Out = Value();
                     break;
@@ -84,8 +91,8 @@ internal sealed class BenchOptions
                     throw new BenchException($"unknown argument '{arg}'");
             }
         }
-        if (options.Targets && options.Threads)
-            throw new BenchException("--targets and --threads are separate runs: choose one");
+        if ((options.Targets ? 1 : 0) + (options.Threads ? 1 : 0) + (options.Export ? 1 : 0) > 1)
+            throw new BenchException("--targets, --threads and --export are separate runs: choose one");
         return options;
     }
 

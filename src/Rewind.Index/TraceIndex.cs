@@ -102,16 +102,24 @@ public sealed class TraceIndex
     static IEnumerable<string> Candidates(string tracePath, TraceIdentity identity)
     {
         yield return PathFor(Path.GetFullPath(tracePath));
+        if (UserCacheFolder() is not { } cache)
+            yield break;
+        var name = XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(tracePath)));
+        yield return Path.Combine(cache, $"{name:x16}-{identity.HeaderHash:x8}.rwdx");
+    }
+
+    /// <summary>Where what is built for a trace goes when the trace's folder is read-only: $XDG_CACHE_HOME/rewind (~/.cache/rewind); null without a home folder.</summary>
+    public static string? UserCacheFolder()
+    {
         var cache = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
         if (string.IsNullOrEmpty(cache))
         {
             var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
             if (string.IsNullOrEmpty(home))
-                yield break;
+                return null;
             cache = Path.Combine(home, ".cache");
         }
-        var name = XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(tracePath)));
-        yield return Path.Combine(cache, "rewind", $"{name:x16}-{identity.HeaderHash:x8}.rwdx");
+        return Path.Combine(cache, "rewind");
     }
 
     /// <summary>

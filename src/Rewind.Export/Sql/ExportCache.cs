@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.IO.Hashing;
 using System.Text;
+using Rewind.Index;
 
 namespace Rewind.Export.Sql;
 
@@ -43,15 +44,8 @@ public sealed class ExportCache
     {
         var full = Path.GetFullPath(tracePath);
         yield return PathFor(full);
-        var cache = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-        if (string.IsNullOrEmpty(cache))
-        {
-            var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-            if (string.IsNullOrEmpty(home))
-                yield break;
-            cache = Path.Combine(home, ".cache");
-        }
-        yield return Path.Combine(cache, "rewind", $"{XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(full)):x16}.rwdp");
+        if (TraceIndex.UserCacheFolder() is { } cache)
+            yield return Path.Combine(cache, $"{XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(full)):x16}.rwdp");
     }
 
     static bool Writable(string folder)

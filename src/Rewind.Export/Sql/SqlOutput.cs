@@ -39,6 +39,7 @@ public static class SqlOutput
             return "null";
         return reader.GetValue(column) switch
         {
+            bool flag => flag ? "true" : "false",
             byte[] bytes => "0x" + Convert.ToHexStringLower(bytes),
             Stream stream => "0x" + Convert.ToHexStringLower(ReadAll(stream)),
             IFormattable number => number.ToString(null, CultureInfo.InvariantCulture),
@@ -137,6 +138,9 @@ public static class SqlOutput
                 break;
             case long or int or short or sbyte or byte or ulong or uint or ushort or decimal or System.Numerics.BigInteger:
                 // Written as the number's own digits: 64-bit values stay exact.
+                writer.WriteRawValue(Encoding.UTF8.GetBytes(Text(reader, column)), skipInputValidation: true);
+                break;
+            case double or float when double.IsFinite(Convert.ToDouble(reader.GetValue(column), CultureInfo.InvariantCulture)):
                 writer.WriteRawValue(Encoding.UTF8.GetBytes(Text(reader, column)), skipInputValidation: true);
                 break;
             default:
