@@ -85,6 +85,9 @@ public sealed class TraceExport : IDisposable
 
     public string Path { get; }
 
+    /// <summary>The trace file (not thread-safe: one user at a time).</summary>
+    public TraceReader Trace => _trace;
+
     public TraceModel Model { get; }
 
     public Timeline Timeline => Model.Timeline;

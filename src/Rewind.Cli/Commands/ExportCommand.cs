@@ -95,6 +95,7 @@ internal static class ExportCommand
         if (!File.Exists(path))
             return Diagnostics.Fail($"{path}: no such file");
         using var export = TraceExport.Open(path);
+        TraceCommandLine.WarnIfIncomplete(export.Trace);
         try
         {
             if (from is not null)

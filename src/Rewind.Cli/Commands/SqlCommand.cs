@@ -36,6 +36,7 @@ internal static class SqlCommand
                 if (!File.Exists(path))
                     return Diagnostics.Fail($"{path}: no such file");
                 using var session = SqlSession.Open(path);
+                TraceCommandLine.WarnIfIncomplete(session.Trace);
                 if (parse.GetValue(query) is { } text)
                     return Run(session, path, text, output) ? 0 : 1;
                 Interactive(session, path, output);

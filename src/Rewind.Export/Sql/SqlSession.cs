@@ -55,6 +55,9 @@ public sealed partial class SqlSession : IDisposable
         }
     }
 
+    /// <summary>The trace file.</summary>
+    public Trace.TraceReader Trace => _export.Trace;
+
     /// <summary>Where the exported tables are kept.</summary>
     public string CacheFolder => _cache.Folder;
 
