@@ -6,6 +6,7 @@ using Rewind.Export.Replayed;
 using Rewind.Export.Tables;
 using Rewind.Index;
 using Rewind.Query.Introspection;
+using Rewind.Query.Symbols;
 using Rewind.Trace;
 using Rewind.Trace.Positions;
 
@@ -153,6 +154,7 @@ public sealed class TraceExport : IDisposable
         ExportOptions options, IProgress<ExportProgress>? progress, CancellationToken cancellation)
     {
         var workers = Math.Clamp(options.Workers, 1, plan.Count);
+        var functions = tables.Contains(ExportSchema.Instructions) ? new FunctionNames(Model, new SymbolTable(Model, _trace, SymbolTable.DefaultDebugDirectories)) : null;
         var running = new SegmentReplay?[workers];
         var runningSegment = new int[workers];
         var finished = new long[workers];
@@ -185,7 +187,7 @@ public sealed class TraceExport : IDisposable
                 while (failure is null && !cancellation.IsCancellationRequested && TakeRun(out var start, out var count))
                 {
                     using var replay = SegmentReplay.Open(reader, plan.Keyframe(start));
-                    using var collector = new SegmentCollector(replay, Sink(ExportSchema.Instructions), Sink(ExportSchema.Memory), Sink(ExportSchema.Syscalls));
+                    using var collector = new SegmentCollector(replay, Sink(ExportSchema.Instructions), Sink(ExportSchema.Memory), Sink(ExportSchema.Syscalls), functions);
                     using var stop = cancellation.Register(() => replay.Process.Pause());
                     for (var i = start; i < start + count && failure is null && !cancellation.IsCancellationRequested; i++)
                     {

@@ -47,7 +47,7 @@ public sealed partial class ExportTests(ExportedGlobals exported) : IClassFixtur
     [Fact]
     public async Task The_instructions_table_has_one_row_for_each_instruction_rewind_info_counts()
     {
-        var (trace, _, data) = await ExportedGlobalsAsync();
+        var (trace, run, data) = await ExportedGlobalsAsync();
         using var _ = data;
         var info = await GuestRunner.RewindCommandAsync(["info", trace]);
         var match = InstructionsLine().Match(info.StdoutText);
@@ -57,6 +57,9 @@ public sealed partial class ExportTests(ExportedGlobals exported) : IClassFixtur
         Assert.Equal([instructions, instructions, 0L, instructions - 1], row[..4].Select(v => Convert.ToInt64(v, CultureInfo.InvariantCulture)));
         Assert.True(Convert.ToInt64(row[4], CultureInfo.InvariantCulture) > 10, "the trace was to have many segments");
         Assert.Equal(instructions, data.Count("SELECT count(*) FROM memory WHERE access = 'e'"));
+        // The function the program called, named from the ELF symbols at the address it printed, once per call.
+        Assert.Equal([(object?)"marker"], data.Rows($"SELECT DISTINCT symbol FROM instructions WHERE pc = {run.Marker}").Select(r => r[0]));
+        Assert.Equal(run.Calls, data.Count($"SELECT count(*) FROM instructions WHERE pc = {run.Marker}"));
         // Positions: a sequence's steps count from 0, one per instruction.
         Assert.Equal(0, data.Count("SELECT count(*) FROM (SELECT sequence, min(steps) AS first, max(steps) - min(steps) + 1 - count(*) AS gaps FROM instructions GROUP BY 1) WHERE first <> 0 OR gaps <> 0"));
     }

@@ -12,6 +12,9 @@ internal sealed class BlockCode(ulong[] pcs, byte[] sizes, byte[] bytes, int[] o
     public int Size(int index) => sizes[index];
 
     public ReadOnlySpan<byte> Bytes(int index) => bytes.AsSpan(offsets[index], sizes[index]);
+
+    /// <summary>The interned name of the function holding each instruction, once a collector has looked them up (-1: none).</summary>
+    public int[]? SymbolIds { get; set; }
 }
 
 /// <summary>

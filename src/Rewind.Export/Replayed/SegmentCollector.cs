@@ -44,6 +44,7 @@ internal sealed unsafe class SegmentCollector : IDisposable
     readonly TableSink? _memory;
     readonly TableSink? _syscalls;
     readonly BlockCodeCache _code;
+    readonly FunctionNames? _functions;
     readonly State* _state;
     GCHandle _self;
     RowWindow _window;
@@ -67,8 +68,9 @@ internal sealed unsafe class SegmentCollector : IDisposable
     // Every table starts with instr_count, sequence, steps; the replayed ones go on with pid and tid.
     const int InstrCount = 0, Pid = 3, Tid = 4;
 
-    public SegmentCollector(SegmentReplay replay, TableSink? instructions, TableSink? memory, TableSink? syscalls)
+    public SegmentCollector(SegmentReplay replay, TableSink? instructions, TableSink? memory, TableSink? syscalls, FunctionNames? functions = null)
     {
+        _functions = functions;
         _replay = replay;
         _process = replay.Process;
         _counter = _process.Counter;
@@ -223,10 +225,25 @@ internal sealed unsafe class SegmentCollector : IDisposable
                 rows.Longs(_instructionPc)[row] = (long)block.Pc(i);
                 rows.Ints(_instructionSize)[row] = block.Size(i);
                 rows.StringIds(_instructionImage)[row] = _image;
-                rows.StringIds(_instructionSymbol)[row] = -1;
+                rows.StringIds(_instructionSymbol)[row] = SymbolOf(block, i);
             }
         }
         _block = null;
+    }
+
+    /// <summary>The function holding the block's instruction <paramref name="index"/>, looked up for the whole block the first time.</summary>
+    int SymbolOf(BlockCode block, int index)
+    {
+        if (_functions is null)
+            return -1;
+        if (block.SymbolIds is not { } ids)
+        {
+            ids = new int[block.Count];
+            for (var i = 0; i < ids.Length; i++)
+                ids[i] = _instructions!.Rows.Intern(_functions.At(_pid, block.Pc(i), _blockFirst + i));
+            block.SymbolIds = ids;
+        }
+        return ids[index];
     }
 
     /// <summary>The 'e' rows of the block's instructions before <paramref name="upTo"/> (an index in the block) not given yet.</summary>

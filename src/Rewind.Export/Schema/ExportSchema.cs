@@ -49,7 +49,7 @@ public sealed record ExportTable(string Name, string Description, IReadOnlyList<
 /// </summary>
 public static class ExportSchema
 {
-    public const int Version = 1;
+    public const int Version = 2;
 
     static ExportColumn Column(string name, ColumnKind kind, string description, bool nullable = false) => new(name, kind, nullable, description);
 
@@ -72,7 +72,7 @@ public static class ExportSchema
         Column("pc", ColumnKind.UInt64, "the instruction's address"),
         Column("size", ColumnKind.Int32, "its length in bytes"),
         Column("image", ColumnKind.String, "the path of the file mapped at pc (null: memory no file backs)", nullable: true),
-        Column("symbol", ColumnKind.String, "the function holding pc; always null in this version (symbols are not read yet)", nullable: true),
+        Column("symbol", ColumnKind.String, "the function holding pc, from its module's ELF symbols (null: none, or a process other than the first)", nullable: true),
     ], Replayed: true);
 
     public static readonly ExportTable Memory = new("memory", "every memory access, as TTD.Memory over the whole address space with mask \"rwe\": within an instruction its execution first, then reads, then writes",
