@@ -45,6 +45,9 @@ public sealed partial class GuestProcess
         absolutePath = FileSystemView.Absolute(baseDirectory, path);
         if (!FileSystem.AllowsDevice(absolutePath))
             return -Errno.EACCES;
+        // The guest's own /proc and /dev/fd: what they name is in the guest's tables, not in Rewind's host /proc.
+        if (Proc.ProcView.Find(this, absolutePath) is { } entry)
+            return Proc.ProcView.HostLocation(entry, intent, out target);
         return FileSystem.Resolve(hostDirFd, path, absolutePath, intent, out target);
     }
 

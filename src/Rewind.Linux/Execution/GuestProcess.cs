@@ -49,6 +49,7 @@ public sealed unsafe partial class GuestProcess : IDisposable
         _lastPid = pid;
         // The first process's parent is Rewind's own (the shell that started it), as if it had been started directly.
         _current = new ProcessState(pid, (int)HostSyscall.Invoke(SyscallNumber.getppid), NewAddressSpace(), new FileTable(), options.WorkingDirectory);
+        _current.Files.Limit = _current.Limits.OpenFilesLimit;
         _current.Memory.Attach();
         _processes.Add(_current);
         // The main thread's tid is the pid; its registers are the engine's from the start.
@@ -186,8 +187,9 @@ public sealed unsafe partial class GuestProcess : IDisposable
         var (uid, gid) = Nondeterminism.User;
         var stack = InitialStack.Build(Memory, image, interpreterBase, path, program.Arguments, environment,
             random, new Credentials(uid, gid), VirtualCpuid.Features);
+        _current.Stack = stack;
 
-        Cpu.Write(X86Register.Rsp, stack);
+        Cpu.Write(X86Register.Rsp, stack.StackPointer);
         Cpu.Write(X86Register.Rip, entry);
     }
 

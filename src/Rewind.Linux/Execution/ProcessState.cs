@@ -38,6 +38,15 @@ public sealed class ProcessState(int pid, int parentPid, AddressSpace memory, Fi
 
     public uint Umask { get; set; }
 
+    /// <summary>The resource limits (setrlimit); RLIMIT_NOFILE bounds <see cref="Files"/>.</summary>
+    public ResourceLimits Limits { get; init; } = ResourceLimits.FromHost();
+
+    /// <summary>The current image's initial stack: where /proc/PID/cmdline, environ and auxv read from.</summary>
+    public Loader.InitialStackLayout Stack { get; set; } = Loader.InitialStackLayout.None;
+
+    /// <summary>When the process started, in clock ticks (100 Hz) since the host booted, as /proc/PID/stat shows it.</summary>
+    public ulong StartTime { get; init; } = Host.HostClock.TicksSinceBoot();
+
     public AddressSpace Memory { get; } = memory;
     public FileTable Files { get; } = files;
 
@@ -90,12 +99,11 @@ public sealed class ProcessState(int pid, int parentPid, AddressSpace memory, Fi
     /// </summary>
     public ProcessState Fork(int childPid, AddressSpace memory)
     {
-        var files = new FileTable();
+        var files = new FileTable { Limit = Files.Limit };
         foreach (var (fd, descriptor) in Files.All)
         {
-            var host = HostSyscall.Duplicate(descriptor.HostFd);
-            if (host >= 0)
-                files.Set(fd, (int)host, descriptor.Path, descriptor.CloseOnExec);
+            if (FileTable.Duplicate(descriptor, descriptor.CloseOnExec, out _) is { } copy)
+                files.Set(fd, copy);
         }
         var child = new ProcessState(childPid, Pid, memory, files, Cwd)
         {
@@ -106,6 +114,8 @@ public sealed class ProcessState(int pid, int parentPid, AddressSpace memory, Fi
             Arguments = Arguments,
             CwdFd = CwdFd < 0 ? -1 : (int)HostSyscall.Duplicate(CwdFd),
             Umask = Umask,
+            Limits = Limits.Copy(),
+            Stack = Stack,
         };
         child.Signals.BlockedMask = Signals.BlockedMask;
         child.Signals.AlternateStack = Signals.AlternateStack;

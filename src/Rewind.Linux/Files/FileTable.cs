@@ -10,6 +10,12 @@ public sealed class FileDescriptor
 
     /// <summary>Absolute guest path the descriptor was opened with, when it came from a path.</summary>
     public string? Path { get; init; }
+
+    /// <summary>
+    /// The entry of the guest's own /proc that the descriptor has open (its host descriptor then holds the
+    /// contents, or stands in for a directory): fstat and getdents answer from it.
+    /// </summary>
+    public Proc.OpenProcEntry? Proc { get; init; }
 }
 
 /// <summary>
@@ -18,9 +24,10 @@ public sealed class FileDescriptor
 /// </summary>
 public sealed class FileTable : IDisposable
 {
-    public const int Limit = 1024; // RLIMIT_NOFILE soft limit
-
     readonly Dictionary<int, FileDescriptor> _open = [];
+
+    /// <summary>One more than the highest number the table may use: the process's RLIMIT_NOFILE soft limit.</summary>
+    public int Limit { get; set; } = 1024;
 
     public FileDescriptor? Get(int fd) => _open.GetValueOrDefault(fd);
 
@@ -29,24 +36,41 @@ public sealed class FileTable : IDisposable
     public IEnumerable<KeyValuePair<int, FileDescriptor>> All => _open;
 
     /// <summary>Installs a host descriptor at the lowest free number ≥ <paramref name="minimum"/>; -EMFILE when full.</summary>
-    public int Add(int hostFd, string? path, bool closeOnExec, int minimum = 0)
+    public int Add(int hostFd, string? path, bool closeOnExec, int minimum = 0) =>
+        Add(new FileDescriptor { HostFd = hostFd, Path = path, CloseOnExec = closeOnExec }, minimum);
+
+    /// <summary>Installs <paramref name="descriptor"/> at the lowest free number ≥ <paramref name="minimum"/>; -EMFILE (its host descriptor closed) when full.</summary>
+    public int Add(FileDescriptor descriptor, int minimum = 0)
     {
         for (var fd = minimum; fd < Limit; fd++)
         {
             if (_open.ContainsKey(fd))
                 continue;
-            _open[fd] = new FileDescriptor { HostFd = hostFd, Path = path, CloseOnExec = closeOnExec };
+            _open[fd] = descriptor;
             return fd;
         }
-        HostSyscall.Invoke(Syscalls.SyscallNumber.close, hostFd);
+        HostSyscall.Invoke(Syscalls.SyscallNumber.close, descriptor.HostFd);
         return -Errno.EMFILE;
     }
 
     /// <summary>Installs a host descriptor at exactly <paramref name="fd"/>, closing what was there (dup2).</summary>
-    public void Set(int fd, int hostFd, string? path, bool closeOnExec)
+    public void Set(int fd, int hostFd, string? path, bool closeOnExec) =>
+        Set(fd, new FileDescriptor { HostFd = hostFd, Path = path, CloseOnExec = closeOnExec });
+
+    public void Set(int fd, FileDescriptor descriptor)
     {
         Close(fd);
-        _open[fd] = new FileDescriptor { HostFd = hostFd, Path = path, CloseOnExec = closeOnExec };
+        _open[fd] = descriptor;
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="descriptor"/> on a duplicate of its host descriptor (sharing the open file, as dup
+    /// does), close-on-exec as given; null with the errno when the host has no descriptor left.
+    /// </summary>
+    public static FileDescriptor? Duplicate(FileDescriptor descriptor, bool closeOnExec, out long error)
+    {
+        error = HostSyscall.Duplicate(descriptor.HostFd);
+        return error < 0 ? null : new FileDescriptor { HostFd = (int)error, Path = descriptor.Path, CloseOnExec = closeOnExec, Proc = descriptor.Proc };
     }
 
     public int Close(int fd)

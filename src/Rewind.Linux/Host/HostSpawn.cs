@@ -62,11 +62,13 @@ internal static unsafe partial class HostSpawn
             if (error == 0)
                 error = posix_spawnattr_init(attributes);
             // Out of the way first (above every guest number), so that no dup2 overwrites a descriptor still to be placed.
-            foreach (var (guestFd, hostFd) in descriptors)
+            var placed = descriptors.ToList();
+            var above = placed.Count == 0 ? 0 : placed.Max(d => d.GuestFd) + 1;
+            foreach (var (guestFd, hostFd) in placed)
             {
                 if (error != 0)
                     break;
-                var high = HostSyscall.Duplicate(hostFd, Files.FileTable.Limit);
+                var high = HostSyscall.Duplicate(hostFd, Math.Max(above, 3));
                 if (high < 0)
                     return high;
                 moved.Add((int)high);

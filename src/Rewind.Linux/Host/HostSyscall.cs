@@ -54,6 +54,37 @@ internal static unsafe partial class HostSyscall
 
     const int OpenPath = 0x200000, OpenDirectoryFlag = 0x10000, OpenCloseOnExec = 0x80000;
 
+    /// <summary>
+    /// The path of what <paramref name="path"/> names with every symbolic link resolved, as the kernel
+    /// names the file (what /proc/PID/exe shows); the path itself when it cannot be opened.
+    /// </summary>
+    public static string CanonicalPath(string path)
+    {
+        long fd;
+        fixed (byte* bytes = PathBytes(path))
+            fd = Invoke(Syscalls.SyscallNumber.open, (long)bytes, OpenPath | OpenCloseOnExec);
+        if (fd < 0)
+            return path;
+        try
+        {
+            return DescriptorLink((int)fd) ?? path;
+        }
+        finally
+        {
+            Invoke(Syscalls.SyscallNumber.close, fd);
+        }
+    }
+
+    /// <summary>What the host's /proc/self/fd/<paramref name="fd"/> links to ("/path", "pipe:[123]", "/memfd:x (deleted)"), or null.</summary>
+    public static string? DescriptorLink(int fd)
+    {
+        var buffer = stackalloc byte[4096];
+        long length;
+        fixed (byte* link = PathBytes($"/proc/self/fd/{fd}"))
+            length = Invoke(Syscalls.SyscallNumber.readlink, (long)link, (long)buffer, 4096);
+        return length < 0 ? null : System.Text.Encoding.UTF8.GetString(buffer, (int)length);
+    }
+
     public const int Fifo = 0x1000, CharacterDevice = 0x2000, Directory = 0x4000, BlockDevice = 0x6000, RegularFile = 0x8000, SymbolicLink = 0xa000, SocketFile = 0xc000;
 
     /// <summary>The S_IFMT bits of a path (not following a final symbolic link), or -1 when it does not exist.</summary>

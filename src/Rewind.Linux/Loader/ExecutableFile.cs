@@ -1,4 +1,5 @@
 using Rewind.Linux.Files;
+using Rewind.Linux.Host;
 
 namespace Rewind.Linux.Loader;
 
@@ -38,7 +39,8 @@ public sealed record ExecutableFile(string HostPath, ElfImage Elf, string? Inter
             if (elf is not null)
             {
                 var loader = elf.Interpreter is { } loaderPath ? Read($"{path}: interpreter {loaderPath}", loaderPath, ElfImage.Read) : null;
-                return new ExecutableFile(absolute, elf, elf.Interpreter, loader, argv);
+                // The kernel names the files it maps as they are, with every link resolved ($ORIGIN, /proc/PID/exe and maps).
+                return new ExecutableFile(Canonical(absolute), elf, elf.Interpreter is { } interpreterPath ? Canonical(interpreterPath) : null, loader, argv);
             }
             if (argv.Count == 0)
                 argv.Add(path);
@@ -48,6 +50,9 @@ public sealed record ExecutableFile(string HostPath, ElfImage Elf, string? Inter
         }
         throw new ExecutableException(Errno.ELOOP, $"{(arguments.Count > 0 ? arguments[0] : path)}: too many levels of #! interpreters");
     }
+
+    /// <summary>The path with its links resolved, when that still opens it (a deleted file's is only a name).</summary>
+    static string Canonical(string path) => HostSyscall.CanonicalPath(path) is var canonical && !canonical.EndsWith(" (deleted)", StringComparison.Ordinal) ? canonical : path;
 
     /// <summary>Reads a file, turning what goes wrong into the errno execve reports.</summary>
     static T Read<T>(string context, string path, Func<Stream, T> read)

@@ -14,8 +14,8 @@ public static class InitialStack
         AtUid = 11, AtEuid = 12, AtGid = 13, AtEgid = 14, AtPlatform = 15, AtHwcap = 16, AtClktck = 17, AtSecure = 23,
         AtRandom = 25, AtHwcap2 = 26, AtExecfn = 31;
 
-    /// <summary>Maps the stack and fills it; returns the initial stack pointer.</summary>
-    public static ulong Build(AddressSpace memory, LoadedImage program, ulong interpreterBase, string execFileName,
+    /// <summary>Maps the stack and fills it; returns the initial stack pointer and where it put what.</summary>
+    public static InitialStackLayout Build(AddressSpace memory, LoadedImage program, ulong interpreterBase, string execFileName,
         IReadOnlyList<string> arguments, IReadOnlyList<string> environment, ReadOnlySpan<byte> random, Credentials credentials, uint hardwareCapabilities)
     {
         var bottom = AddressSpace.UserTop - Size;
@@ -38,7 +38,9 @@ public static class InitialStack
 
         var execFn = PushString(execFileName);
         var environmentPointers = environment.Reverse().Select(PushString).Reverse().ToArray();
+        var environmentStart = top;
         var argumentPointers = arguments.Reverse().Select(PushString).Reverse().ToArray();
+        var argumentStart = top;
         var platform = PushString("x86_64");
         top &= ~15UL;
         var randomAddress = Push(random[..16]);
@@ -68,8 +70,18 @@ public static class InitialStack
         for (var i = 0; i < words.Count; i++)
             BitConverter.TryWriteBytes(block.AsSpan(i * 8), words[i]);
         memory.Write(top, block);
-        return top;
+        var auxvBytes = block.AsSpan((words.Count - auxv.Length * 2) * 8).ToArray();
+        return new InitialStackLayout(top, argumentStart, environmentStart, environmentStart, execFn, auxvBytes);
     }
+}
+
+/// <summary>
+/// The initial stack as the kernel remembers it for /proc/PID: the stack pointer, where the argument and
+/// environment strings lie ([start, end), as cmdline and environ read them), and the auxiliary vector (auxv).
+/// </summary>
+public sealed record InitialStackLayout(ulong StackPointer, ulong ArgumentsStart, ulong ArgumentsEnd, ulong EnvironmentStart, ulong EnvironmentEnd, byte[] Auxv)
+{
+    public static readonly InitialStackLayout None = new(0, 0, 0, 0, 0, []);
 }
 
 /// <summary>User and group the guest runs as.</summary>

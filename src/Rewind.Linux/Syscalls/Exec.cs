@@ -31,13 +31,17 @@ internal static partial class Exec
         if (path.Length == 0 && (flags & AtEmptyPath) != 0)
         {
             // fexecve: the program is the file the descriptor has open.
-            if (p.Files.Get(dirFd)?.Path is not { } opened)
+            if (p.Files.Get(dirFd) is not { } opened)
                 return -Errno.EBADF;
-            absolute = opened;
+            absolute = opened.Path ?? $"/proc/self/fd/{opened.HostFd}";
         }
-        else if (ProcFiles.IsOwnExecutable(p, dirFd, path))
+        else if (ProcFiles.Find(p, dirFd, path) is { } entry)
         {
-            absolute = p.ExecutablePath;
+            // /proc/self/exe, /dev/fd/N: the host file the entry leads to.
+            var located = Proc.ProcView.HostLocation(entry, PathIntent.Lookup, out var host);
+            if (located < 0)
+                return located;
+            absolute = host.DirectoryFd == GuestProcess.AtFdCwd ? host.Path : $"/proc/self/fd/{host.DirectoryFd}/{host.Path}";
         }
         else
         {

@@ -26,8 +26,8 @@ internal static unsafe partial class Fcntl
             return -Errno.EFAULT;
         if (path.Length == 0)
             return -Errno.ENOENT;
-        if (ProcFiles.TryOpen(p, dirFd, path, out var special))
-            return special < 0 ? special : p.Files.Add((int)special, path, (flags & OCloexec) != 0);
+        if (ProcFiles.Find(p, dirFd, path) is { } entry)
+            return ProcFiles.Open(p, entry, flags, mode);
 
         var writes = (flags & OAccessMode) != 0 || (flags & (OCreat | OTrunc | OAppend)) != 0 || (flags & OTmpFile) == OTmpFile;
         var intent = writes ? PathIntent.Create : (flags & ODirectory) != 0 ? PathIntent.List : PathIntent.Lookup;
@@ -54,10 +54,10 @@ internal static unsafe partial class Fcntl
             case FDupfd:
             case FDupfdCloexec:
                 var minimum = a.Int(2);
-                if (minimum < 0 || minimum >= FileTable.Limit)
+                if (minimum < 0 || minimum >= p.Files.Limit)
                     return -Errno.EINVAL;
-                var host = HostSyscall.Duplicate(descriptor.HostFd);
-                return host < 0 ? host : p.Files.Add((int)host, descriptor.Path, a.Int(1) == FDupfdCloexec, minimum);
+                var copy = FileTable.Duplicate(descriptor, a.Int(1) == FDupfdCloexec, out var error);
+                return copy is null ? error : p.Files.Add(copy, minimum);
             case FGetfd:
                 return descriptor.CloseOnExec ? 1 : 0;
             case FSetfd:

@@ -18,7 +18,8 @@ internal static unsafe partial class Memfd
         long fd;
         fixed (byte* bytes = HostSyscall.PathBytes(name))
             fd = HostSyscall.Invoke(SyscallNumber.memfd_create, (long)bytes, flags | 1 /* MFD_CLOEXEC on the host side */);
-        return fd < 0 ? fd : p.Files.Add((int)fd, $"/memfd:{name}", (flags & 1) != 0);
+        // No guest path: /proc/PID/fd and maps name it as the host does, "/memfd:NAME (deleted)".
+        return fd < 0 ? fd : p.Files.Add((int)fd, null, (flags & 1) != 0);
     }
 
     [Syscall(SyscallNumber.eventfd2)]

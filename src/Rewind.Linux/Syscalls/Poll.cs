@@ -29,7 +29,7 @@ internal static unsafe partial class Poll
 
     static long PollCore(GuestProcess p, ulong address, ulong count, long* timeout, ulong timeoutAddress)
     {
-        if (count > (ulong)Files.FileTable.Limit)
+        if (count > (ulong)p.Files.Limit)
             return -Errno.EINVAL;
         var entries = new byte[(int)count * PollFdSize];
         if (!p.Memory.Read(address, entries))

@@ -260,38 +260,36 @@ internal static unsafe partial class Sched
     static long SystemInformation(GuestProcess p, in SyscallArgs a) =>
         GuestBuffer.Struct(p, a.A0, 112, (buffer, _) => HostSyscall.Invoke(SyscallNumber.sysinfo, (long)buffer));
 
-    const ulong Infinity = ulong.MaxValue;
-
-    static (ulong Soft, ulong Hard) Limit(int resource) => resource switch
-    {
-        3 => (8 << 20, Infinity),                   // RLIMIT_STACK
-        7 => (Files.FileTable.Limit, 4096),         // RLIMIT_NOFILE
-        6 => (63_000, 63_000),                      // RLIMIT_NPROC
-        8 => (8 << 20, 8 << 20),                    // RLIMIT_MEMLOCK
-        13 or 14 => (0, 0),                         // RLIMIT_NICE, RLIMIT_RTPRIO
-        _ => (Infinity, Infinity),
-    };
-
     [Syscall(SyscallNumber.getrlimit)]
-    static long GetLimit(GuestProcess p, in SyscallArgs a) => WriteLimit(p, a.Int(0), a.A1);
+    static long GetLimit(GuestProcess p, in SyscallArgs a) => ProcessLimit(p, p.CurrentProcess, a.Int(0), 0, a.A1);
 
     [Syscall(SyscallNumber.setrlimit)]
-    static long SetLimit(GuestProcess p, in SyscallArgs a) => a.Int(0) is < 0 or > 15 ? -Errno.EINVAL : 0;
+    static long SetLimit(GuestProcess p, in SyscallArgs a) => ProcessLimit(p, p.CurrentProcess, a.Int(0), a.A1, 0);
 
+    /// <summary>prlimit64: any process of the run (0: the caller), the new limits read before the old ones are written.</summary>
     [Syscall(SyscallNumber.prlimit64)]
     static long ProcessLimit(GuestProcess p, in SyscallArgs a)
     {
-        if (a.Int(0) != 0 && a.Int(0) != p.Pid)
-            return -Errno.ESRCH;
-        return a.A3 == 0 ? (a.Int(1) is < 0 or > 15 ? -Errno.EINVAL : 0) : WriteLimit(p, a.Int(1), a.A3);
+        var target = a.Int(0) == 0 ? p.CurrentProcess : p.FindProcess(a.Int(0));
+        return target is null || target.IsGone ? -Errno.ESRCH : ProcessLimit(p, target, a.Int(1), a.A2, a.A3);
     }
 
-    static long WriteLimit(GuestProcess p, int resource, ulong address)
+    static long ProcessLimit(GuestProcess p, ProcessState target, int resource, ulong newLimit, ulong oldLimit)
     {
-        if (resource is < 0 or > 15)
+        if (resource is < 0 or >= ResourceLimits.Count)
             return -Errno.EINVAL;
-        var (soft, hard) = Limit(resource);
-        return p.Memory.TryWrite(address, soft) && p.Memory.TryWrite(address + 8, hard) ? 0 : -Errno.EFAULT;
+        ulong soft = 0, hard = 0;
+        if (newLimit != 0 && !(p.Memory.TryRead(newLimit, out soft) && p.Memory.TryRead(newLimit + 8, out hard)))
+            return -Errno.EFAULT;
+        var (oldSoft, oldHard) = target.Limits[resource];
+        if (newLimit != 0)
+        {
+            var result = target.Limits.Set(resource, soft, hard, privileged: p.Nondeterminism.User.Uid == 0);
+            if (result < 0)
+                return result;
+            target.Files.Limit = target.Limits.OpenFilesLimit;
+        }
+        return oldLimit == 0 || p.Memory.TryWrite(oldLimit, oldSoft) && p.Memory.TryWrite(oldLimit + 8, oldHard) ? 0 : -Errno.EFAULT;
     }
 
     [Syscall(SyscallNumber.getrusage)]

@@ -22,6 +22,8 @@ internal static unsafe partial class Stat
     [Syscall(SyscallNumber.fstat)]
     static long StatDescriptor(GuestProcess p, in SyscallArgs a)
     {
+        if (p.Files.Get(a.Int(0))?.Proc is { } open)
+            return ProcFiles.StatView(p, open.Entry, a.A1, extended: false);
         var host = p.HostFd(a.Int(0));
         return host < 0 ? host : GuestBuffer.Struct(p, a.A1, StatSize, (buffer, _) => HostSyscall.Invoke(SyscallNumber.fstat, host, (long)buffer));
     }
@@ -33,11 +35,13 @@ internal static unsafe partial class Stat
             return -Errno.EFAULT;
         if (path.Length == 0 && (flags & AtEmptyPath) != 0)
         {
+            if (p.Files.Get(dirFd)?.Proc is { } open)
+                return ProcFiles.StatView(p, open.Entry, buffer, extended: false);
             var host = dirFd == GuestProcess.AtFdCwd ? p.CwdFd : p.HostFd(dirFd);
             return host < 0 ? host : GuestBuffer.Struct(p, buffer, StatSize, (b, _) => HostSyscall.Invoke(SyscallNumber.fstat, host, (long)b));
         }
-        if (ProcFiles.TryOpen(p, dirFd, path, out var special))
-            return WithDescriptor(special, host => GuestBuffer.Struct(p, buffer, StatSize, (b, _) => HostSyscall.Invoke(SyscallNumber.fstat, host, (long)b)));
+        if (ProcFiles.Find(p, dirFd, path) is { } entry)
+            return ProcFiles.Stat(p, entry, follow: (flags & AtSymlinkNoFollow) == 0, buffer, extended: false, mask: 0);
         var result = p.ResolvePath(dirFd, path, PathIntent.Lookup, out var target, out _);
         if (result < 0)
             return result;
@@ -57,11 +61,13 @@ internal static unsafe partial class Stat
             return -Errno.EFAULT;
         if (path.Length == 0 && (flags & AtEmptyPath) != 0)
         {
+            if (p.Files.Get(dirFd)?.Proc is { } open)
+                return ProcFiles.StatView(p, open.Entry, buffer, extended: true);
             var host = dirFd == GuestProcess.AtFdCwd ? p.CwdFd : p.HostFd(dirFd);
             return host < 0 ? host : StatxHost(p, host, "", flags, mask, buffer);
         }
-        if (ProcFiles.TryOpen(p, dirFd, path, out var special))
-            return WithDescriptor(special, host => StatxHost(p, host, "", flags | AtEmptyPath, mask, buffer));
+        if (ProcFiles.Find(p, dirFd, path) is { } entry)
+            return ProcFiles.Stat(p, entry, follow: (flags & AtSymlinkNoFollow) == 0, buffer, extended: true, mask);
         var result = p.ResolvePath(dirFd, path, PathIntent.Lookup, out var target, out _);
         return result < 0 ? result : StatxHost(p, target.DirectoryFd, target.Path, flags, mask, buffer);
     }
@@ -90,20 +96,5 @@ internal static unsafe partial class Stat
     {
         var host = p.HostFd(a.Int(0));
         return host < 0 ? host : GuestBuffer.Struct(p, a.A1, StatfsSize, (b, _) => HostSyscall.Invoke(SyscallNumber.fstatfs, host, (long)b));
-    }
-
-    /// <summary>Runs <paramref name="use"/> on a temporary host descriptor (or passes its error through) and closes it.</summary>
-    static long WithDescriptor(long hostFd, Func<int, long> use)
-    {
-        if (hostFd < 0)
-            return hostFd;
-        try
-        {
-            return use((int)hostFd);
-        }
-        finally
-        {
-            HostSyscall.Invoke(SyscallNumber.close, hostFd);
-        }
     }
 }

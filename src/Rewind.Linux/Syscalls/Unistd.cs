@@ -136,6 +136,8 @@ internal static unsafe partial class Unistd
     [Syscall(SyscallNumber.lseek)]
     static long Seek(GuestProcess p, in SyscallArgs a)
     {
+        if (p.Files.Get(a.Int(0))?.Proc is { Entry: Proc.ProcDirectory } open)
+            return ProcFiles.Seek(open, a.Long(1), a.Int(2));
         var host = p.HostFd(a.Int(0));
         return host < 0 ? host : HostSyscall.Invoke(SyscallNumber.lseek, host, a.Long(1), a.Int(2));
     }
@@ -194,8 +196,8 @@ internal static unsafe partial class Unistd
         var descriptor = p.Files.Get(a.Int(0));
         if (descriptor is null)
             return -Errno.EBADF;
-        var host = HostSyscall.Duplicate(descriptor.HostFd);
-        return host < 0 ? host : p.Files.Add((int)host, descriptor.Path, closeOnExec: false);
+        var copy = FileTable.Duplicate(descriptor, closeOnExec: false, out var error);
+        return copy is null ? error : p.Files.Add(copy);
     }
 
     [Syscall(SyscallNumber.dup2)]
@@ -211,12 +213,12 @@ internal static unsafe partial class Unistd
         var descriptor = p.Files.Get(oldFd);
         if (descriptor is null)
             return -Errno.EBADF;
-        if (newFd < 0 || newFd >= FileTable.Limit)
+        if (newFd < 0 || newFd >= p.Files.Limit)
             return -Errno.EBADF;
-        var host = HostSyscall.Duplicate(descriptor.HostFd);
-        if (host < 0)
-            return host;
-        p.Files.Set(newFd, (int)host, descriptor.Path, (flags & OCloexec) != 0);
+        var copy = FileTable.Duplicate(descriptor, (flags & OCloexec) != 0, out var error);
+        if (copy is null)
+            return error;
+        p.Files.Set(newFd, copy);
         return newFd;
     }
 
@@ -410,14 +412,8 @@ internal static unsafe partial class Unistd
         var path = p.Memory.ReadString(pathAddress);
         if (path is null)
             return -Errno.EFAULT;
-        if (ProcFiles.TryReadLink(p, dirFd, path, out var special))
-        {
-            if (special is null)
-                return -Errno.ENOENT;
-            var bytes = System.Text.Encoding.UTF8.GetBytes(special);
-            var count = (int)Math.Min((ulong)bytes.Length, size);
-            return p.Memory.Write(buffer, bytes.AsSpan(0, count)) ? count : -Errno.EFAULT;
-        }
+        if (ProcFiles.Find(p, dirFd, path) is { } entry)
+            return ProcFiles.ReadLink(p, entry, buffer, size);
         var result = p.ResolvePath(dirFd, path, PathIntent.Lookup, out var target, out _);
         if (result < 0)
             return result;
@@ -436,6 +432,8 @@ internal static unsafe partial class Unistd
 
     static long AccessAt(GuestProcess p, int dirFd, ulong pathAddress, int mode, int flags)
     {
+        if (p.Memory.ReadString(pathAddress) is { Length: > 0 } path && ProcFiles.Find(p, dirFd, path) is { } entry)
+            return ProcFiles.Access(entry, mode, flags);
         var result = p.ResolvePath(dirFd, pathAddress, PathIntent.Lookup, out var target, out _, allowEmpty: (flags & 0x1000) != 0);
         return result < 0 ? result : AtPath(target, path => HostSyscall.Invoke(SyscallNumber.faccessat2, target.DirectoryFd, path, mode, flags));
     }
