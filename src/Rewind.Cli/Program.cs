@@ -39,7 +39,14 @@ public static class Program
         };
         try
         {
-            return root.Parse(args, Configuration).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            var status = root.Parse(args, Configuration).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            if (GuestCommandLine.EndedBy is { } signal)
+            {
+                Console.Out.Flush();
+                Console.Error.Flush();
+                Rewind.Linux.Host.HostEnding.DieOf(signal);
+            }
+            return status;
         }
         catch (Exception e) when (Environment.GetEnvironmentVariable("REWIND_DEBUG") is null)
         {

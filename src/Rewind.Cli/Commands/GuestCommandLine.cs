@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Rewind.Engine;
 using Rewind.Linux.Execution;
 using Rewind.Linux.Files;
+using Rewind.Linux.Signals;
 
 namespace Rewind.Cli.Commands;
 
@@ -65,22 +66,31 @@ internal sealed class GuestCommandLine
             return null;
         }
         sandbox = parse.GetValue(Sandbox) ? new SandboxView() : null;
-        var environment = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
-            .Where(e => (string)e.Key != EngineLibrary.PathVariable)
-            .Select(e => $"{e.Key}={e.Value}")
-            .Order(StringComparer.Ordinal)
-            .ToArray();
         return new RunOptions
         {
             Program = command[0],
             Arguments = command,
-            Environment = environment,
+            Environment = GuestEnvironment(),
             WorkingDirectory = Environment.CurrentDirectory,
             FileSystem = sandbox ?? (FileSystemView)new HostView(),
             PreemptAfter = parse.GetValue(Preempt),
             FollowChildren = !parse.GetValue(NoFollowChildren),
             Warn = Diagnostics.Warn,
         };
+    }
+
+    /// <summary>
+    /// The environment Rewind was started with, in its order, as the program would have received it natively
+    /// (/proc/self/environ holds it as given; .NET's own view is a table without order). Only the variable that
+    /// names the engine's library is left out.
+    /// </summary>
+    static string[] GuestEnvironment()
+    {
+        var engine = EngineLibrary.PathVariable + "=";
+        return System.Text.Encoding.UTF8.GetString(File.ReadAllBytes("/proc/self/environ"))
+            .Split('\0', StringSplitOptions.RemoveEmptyEntries)
+            .Where(variable => variable.Contains('=', StringComparison.Ordinal) && !variable.StartsWith(engine, StringComparison.Ordinal))
+            .ToArray();
     }
 
     /// <summary>
@@ -110,14 +120,26 @@ internal sealed class GuestCommandLine
         }
     }
 
-    /// <summary>Reports how the program ended, as a shell would, and returns the shell's exit status.</summary>
+    /// <summary>
+    /// Reports how the program ended and returns the shell's exit status. A program killed by a signal ends Rewind by
+    /// that signal once everything is written (<see cref="EndedBy"/>, for Main): the shell then says what it says for it.
+    /// Where a fault happened is Rewind's own to tell.
+    /// </summary>
     public static int Report(ExitStatus exit)
     {
         if (exit.Signal is { } signal)
         {
-            Diagnostics.Warn($"program killed by {signal} at pc 0x{exit.FaultPc:x}" + (exit.FaultAddress != 0 || signal == Signal.SIGSEGV ? $" accessing 0x{exit.FaultAddress:x}" : ""));
-            Console.Error.WriteLine(SignalText.Describe(signal));
+            if (IsFault(signal, exit.SignalCode))
+                Diagnostics.Warn($"program killed by {signal} at pc 0x{exit.FaultPc:x}" + (exit.FaultAddress != 0 || signal == Signal.SIGSEGV ? $" accessing 0x{exit.FaultAddress:x}" : ""));
+            EndedBy = signal;
         }
         return exit.ShellStatus;
     }
+
+    /// <summary>The signal that killed the program, which Rewind is to end by once the command is done.</summary>
+    public static Signal? EndedBy { get; private set; }
+
+    /// <summary>A signal an instruction raised (with a kernel si_code for it), not one sent by a process or a timer.</summary>
+    static bool IsFault(Signal signal, int code) =>
+        signal is Signal.SIGSEGV or Signal.SIGBUS or Signal.SIGILL or Signal.SIGFPE or Signal.SIGTRAP && code > 0;
 }

@@ -44,6 +44,15 @@ public sealed class ProcessState(int pid, int parentPid, AddressSpace memory, Fi
     /// <summary>The current image's initial stack: where /proc/PID/cmdline, environ and auxv read from.</summary>
     public Loader.InitialStackLayout Stack { get; set; } = Loader.InitialStackLayout.None;
 
+    /// <summary>Supplementary group ids (setgroups, getgroups); Rewind's own at first.</summary>
+    public uint[] Groups { get; set; } = HostIdentity.Groups();
+
+    /// <summary>I/O scheduling class and level (ioprio_set), in the kernel's encoding; 0 (IOPRIO_CLASS_NONE) until set.</summary>
+    public int IoPriority { get; set; }
+
+    /// <summary>CPU scheduling policy and static priority (sched_setscheduler); SCHED_OTHER and 0 at first.</summary>
+    public (int Policy, int Priority) Scheduling { get; set; }
+
     /// <summary>When the process started, in clock ticks (100 Hz) since the host booted, as /proc/PID/stat shows it.</summary>
     public ulong StartTime { get; init; } = Host.HostClock.TicksSinceBoot();
 
@@ -115,6 +124,9 @@ public sealed class ProcessState(int pid, int parentPid, AddressSpace memory, Fi
             CwdFd = CwdFd < 0 ? -1 : (int)HostSyscall.Duplicate(CwdFd),
             Umask = Umask,
             Limits = Limits.Copy(),
+            Groups = Groups,
+            IoPriority = IoPriority,
+            Scheduling = Scheduling,
             Stack = Stack,
         };
         child.Signals.BlockedMask = Signals.BlockedMask;

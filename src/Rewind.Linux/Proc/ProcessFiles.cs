@@ -195,6 +195,7 @@ internal static unsafe class ProcessFiles
             ["Uid"] = $"{uid}\t{uid}\t{uid}\t{uid}",
             ["Gid"] = $"{gid}\t{gid}\t{gid}\t{gid}",
             ["FDSize"] = Number((int)Math.Max(64, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)highest + 1))),
+            ["Groups"] = string.Join(' ', process.Groups) + " ",
             ["NStgid"] = Number(process.Pid),
             ["NSpid"] = Number(shown.Tid),
             ["NSpgid"] = Number(process.ProcessGroup),

@@ -35,8 +35,11 @@ internal static unsafe partial class Fcntl
         if (result < 0)
             return result;
         long hostFd;
-        fixed (byte* bytes = HostSyscall.PathBytes(target.Path))
-            hostFd = HostSyscall.Invoke(SyscallNumber.openat, target.DirectoryFd, (long)bytes, flags | OCloexec, mode);
+        if (!FifoOpen.TryOpen(p, target, flags, mode, out hostFd))
+        {
+            fixed (byte* bytes = HostSyscall.PathBytes(target.Path))
+                hostFd = HostSyscall.Invoke(SyscallNumber.openat, target.DirectoryFd, (long)bytes, flags | OCloexec, mode);
+        }
         if (hostFd < 0)
             return hostFd;
         return p.Files.Add((int)hostFd, absolute, (flags & OCloexec) != 0);

@@ -22,11 +22,15 @@ internal static unsafe partial class Memfd
         return fd < 0 ? fd : p.Files.Add((int)fd, null, (flags & 1) != 0);
     }
 
+    [Syscall(SyscallNumber.eventfd)]
+    static long CreateEventFileWithoutFlags(GuestProcess p, in SyscallArgs a) => CreateEventFile(p, a.Int(0), 0);
+
     [Syscall(SyscallNumber.eventfd2)]
-    static long CreateEventFile(GuestProcess p, in SyscallArgs a)
+    static long CreateEventFile(GuestProcess p, in SyscallArgs a) => CreateEventFile(p, a.Int(0), a.Int(1));
+
+    static long CreateEventFile(GuestProcess p, int initialValue, int flags)
     {
-        var flags = a.Int(1);
-        var fd = HostSyscall.Invoke(SyscallNumber.eventfd2, a.Int(0), flags | CloseOnExec);
+        var fd = HostSyscall.Invoke(SyscallNumber.eventfd2, initialValue, flags | CloseOnExec);
         return fd < 0 ? fd : p.Files.Add((int)fd, null, (flags & CloseOnExec) != 0);
     }
 

@@ -109,9 +109,6 @@ internal static unsafe partial class Sched
         return 0;
     }
 
-    [Syscall(SyscallNumber.getgroups)]
-    static long GetGroups(GuestProcess p, in SyscallArgs a) => 0;
-
     [Syscall(SyscallNumber.exit_group)]
     static long ExitGroup(GuestProcess p, in SyscallArgs a)
     {
@@ -309,11 +306,82 @@ internal static unsafe partial class Sched
     [Syscall(SyscallNumber.setpriority)]
     static long SetPriority(GuestProcess p, in SyscallArgs a) => 0;
 
+    const int SchedOther = 0, SchedFifo = 1, SchedRoundRobin = 2, SchedBatch = 3, SchedIdle = 5, SchedDeadline = 6;
+    const int ResetOnFork = 0x40000000;
+
+    [Syscall(SyscallNumber.sched_get_priority_max)]
+    static long MaximumPriority(GuestProcess p, in SyscallArgs a) => a.Int(0) switch
+    {
+        SchedFifo or SchedRoundRobin => 99,
+        SchedOther or SchedBatch or SchedIdle or SchedDeadline => 0,
+        _ => -Errno.EINVAL,
+    };
+
+    [Syscall(SyscallNumber.sched_get_priority_min)]
+    static long MinimumPriority(GuestProcess p, in SyscallArgs a) => a.Int(0) switch
+    {
+        SchedFifo or SchedRoundRobin => 1,
+        SchedOther or SchedBatch or SchedIdle or SchedDeadline => 0,
+        _ => -Errno.EINVAL,
+    };
+
+    /// <summary>The process a sched_* call names: 0 is the caller; any process of the run by its pid.</summary>
+    static ProcessState? SchedulingTarget(GuestProcess p, int pid) =>
+        pid == 0 ? p.CurrentProcess : p.FindProcess(pid) is { IsGone: false } target ? target : null;
+
     [Syscall(SyscallNumber.sched_getscheduler)]
-    static long GetScheduler(GuestProcess p, in SyscallArgs a) => 0; // SCHED_OTHER
+    static long GetScheduler(GuestProcess p, in SyscallArgs a) =>
+        a.Int(0) < 0 ? -Errno.EINVAL : SchedulingTarget(p, a.Int(0)) is { } target ? target.Scheduling.Policy : -Errno.ESRCH;
 
     [Syscall(SyscallNumber.sched_getparam)]
-    static long GetSchedulerParameters(GuestProcess p, in SyscallArgs a) => p.Memory.TryWrite(a.A1, 0) ? 0 : -Errno.EFAULT;
+    static long GetSchedulerParameters(GuestProcess p, in SyscallArgs a)
+    {
+        if (a.Int(0) < 0 || a.A1 == 0)
+            return -Errno.EINVAL;
+        if (SchedulingTarget(p, a.Int(0)) is not { } target)
+            return -Errno.ESRCH;
+        return p.Memory.TryWrite(a.A1, target.Scheduling.Priority) ? 0 : -Errno.EFAULT;
+    }
+
+    [Syscall(SyscallNumber.sched_setscheduler)]
+    static long SetScheduler(GuestProcess p, in SyscallArgs a) => SetScheduling(p, a.Int(0), a.Int(1) & ~ResetOnFork, a.A2);
+
+    [Syscall(SyscallNumber.sched_setparam)]
+    static long SetSchedulerParameters(GuestProcess p, in SyscallArgs a) =>
+        SchedulingTarget(p, Math.Max(a.Int(0), 0)) is { } target ? SetScheduling(p, a.Int(0), target.Scheduling.Policy, a.A1) : -Errno.ESRCH;
+
+    /// <summary>
+    /// Keeps the policy and priority, checked as Linux checks them (priority 1-99 for the real-time policies, 0 for the
+    /// others; real-time only with privilege). Guest threads run one at a time whatever the policy.
+    /// </summary>
+    static long SetScheduling(GuestProcess p, int pid, int policy, ulong parameters)
+    {
+        if (pid < 0 || parameters == 0)
+            return -Errno.EINVAL;
+        if (!p.Memory.TryRead(parameters, out int priority))
+            return -Errno.EFAULT;
+        if (SchedulingTarget(p, pid) is not { } target)
+            return -Errno.ESRCH;
+        var realTime = policy is SchedFifo or SchedRoundRobin;
+        if (policy is not (SchedOther or SchedFifo or SchedRoundRobin or SchedBatch or SchedIdle) || (realTime ? priority is < 1 or > 99 : priority != 0))
+            return -Errno.EINVAL;
+        if (realTime && p.Nondeterminism.User.Uid != 0)
+            return -Errno.EPERM;
+        target.Scheduling = (policy, priority);
+        return 0;
+    }
+
+    /// <summary>sched_rr_get_interval: SCHED_RR's time slice, 100 ms (Linux's default); 0 for the other policies.</summary>
+    [Syscall(SyscallNumber.sched_rr_get_interval)]
+    static long RoundRobinInterval(GuestProcess p, in SyscallArgs a)
+    {
+        if (a.Int(0) < 0)
+            return -Errno.EINVAL;
+        if (SchedulingTarget(p, a.Int(0)) is not { } target)
+            return -Errno.ESRCH;
+        var nanoseconds = target.Scheduling.Policy == SchedRoundRobin ? 100_000_000L : 0;
+        return p.Memory.TryWrite(a.A1, 0L) && p.Memory.TryWrite(a.A1 + 8, nanoseconds) ? 0 : -Errno.EFAULT;
+    }
 
     [Syscall(SyscallNumber.personality)]
     static long Personality(GuestProcess p, in SyscallArgs a) => 0; // PER_LINUX; changes are accepted and ignored

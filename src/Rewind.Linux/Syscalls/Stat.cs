@@ -97,4 +97,32 @@ internal static unsafe partial class Stat
         var host = p.HostFd(a.Int(0));
         return host < 0 ? host : GuestBuffer.Struct(p, a.A1, StatfsSize, (b, _) => HostSyscall.Invoke(SyscallNumber.fstatfs, host, (long)b));
     }
+
+    [Syscall(SyscallNumber.mknod)]
+    static long MakeNode(GuestProcess p, in SyscallArgs a) => MakeNodeAt(p, GuestProcess.AtFdCwd, a.A0, a.Int(1), a.A2);
+
+    [Syscall(SyscallNumber.mknodat)]
+    static long MakeNodeAt(GuestProcess p, in SyscallArgs a) => MakeNodeAt(p, a.Int(0), a.A1, a.Int(2), a.A3);
+
+    /// <summary>
+    /// mknod and mkfifo: regular files, FIFOs and sockets for anyone; character and block devices only with privilege,
+    /// and never in a sandbox.
+    /// </summary>
+    static long MakeNodeAt(GuestProcess p, int dirFd, ulong pathAddress, int mode, ulong device)
+    {
+        var type = mode & 0xf000;
+        if (type == 0)
+            mode |= HostSyscall.RegularFile;
+        else if (type is HostSyscall.CharacterDevice or HostSyscall.BlockDevice)
+        {
+            if (p.Nondeterminism.User.Uid != 0 || p.FileSystem is not HostView)
+                return -Errno.EPERM;
+        }
+        else if (type is not (HostSyscall.RegularFile or HostSyscall.Fifo or HostSyscall.SocketFile))
+        {
+            return type == HostSyscall.Directory ? -Errno.EPERM : -Errno.EINVAL;
+        }
+        var result = p.ResolvePath(dirFd, pathAddress, PathIntent.Create, out var target, out _);
+        return result < 0 ? result : Unistd.AtPath(target, path => HostSyscall.Invoke(SyscallNumber.mknodat, target.DirectoryFd, path, mode, (long)device));
+    }
 }

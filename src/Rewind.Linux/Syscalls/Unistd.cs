@@ -493,15 +493,50 @@ internal static unsafe partial class Unistd
         var times = stackalloc long[4];
         if (a.A2 != 0 && !p.Memory.Read(a.A2, new Span<byte>(times, 32)))
             return -Errno.EFAULT;
-        var timesPointer = a.A2 == 0 ? 0 : (long)times;
-        var flags = a.Int(3);
-        if (a.A1 == 0)
+        return SetTimesAt(p, a.Int(0), a.A1, a.A2 == 0 ? null : times, a.Int(3));
+    }
+
+    [Syscall(SyscallNumber.utimes)]
+    static long SetTimesInMicroseconds(GuestProcess p, in SyscallArgs a) => SetTimesFromTimevals(p, GuestProcess.AtFdCwd, a.A0, a.A1);
+
+    [Syscall(SyscallNumber.futimesat)]
+    static long SetTimesInMicrosecondsAt(GuestProcess p, in SyscallArgs a) => SetTimesFromTimevals(p, a.Int(0), a.A1, a.A2);
+
+    /// <summary>utimes and futimesat: two struct timevals (access, modification), as utimensat's timespecs.</summary>
+    static long SetTimesFromTimevals(GuestProcess p, int dirFd, ulong pathAddress, ulong timesAddress)
+    {
+        var times = stackalloc long[4];
+        if (timesAddress != 0 && !p.Memory.Read(timesAddress, new Span<byte>(times, 32)))
+            return -Errno.EFAULT;
+        for (var i = 1; i < 4; i += 2)
         {
-            var host = p.HostFd(a.Int(0));
-            return host < 0 ? host : HostSyscall.Invoke(SyscallNumber.utimensat, host, 0, timesPointer, flags);
+            if (times[i] is < 0 or >= 1_000_000)
+                return -Errno.EINVAL;
+            times[i] *= 1000;
         }
-        var result = p.ResolvePath(a.Int(0), a.A1, PathIntent.Modify, out var target, out _);
-        return result < 0 ? result : AtPath(target, path => HostSyscall.Invoke(SyscallNumber.utimensat, target.DirectoryFd, path, timesPointer, flags));
+        return SetTimesAt(p, dirFd, pathAddress, timesAddress == 0 ? null : times, 0);
+    }
+
+    /// <summary>utime: a struct utimbuf of whole seconds (access, modification).</summary>
+    [Syscall(SyscallNumber.utime)]
+    static long SetTimesInSeconds(GuestProcess p, in SyscallArgs a)
+    {
+        var times = stackalloc long[4];
+        if (a.A1 != 0 && !(p.Memory.TryRead(a.A1, out times[0]) && p.Memory.TryRead(a.A1 + 8, out times[2])))
+            return -Errno.EFAULT;
+        return SetTimesAt(p, GuestProcess.AtFdCwd, a.A0, a.A1 == 0 ? null : times, 0);
+    }
+
+    /// <summary>utimensat with its timespecs already read (null: both now); a null path is the descriptor itself.</summary>
+    static long SetTimesAt(GuestProcess p, int dirFd, ulong pathAddress, long* times, int flags)
+    {
+        if (pathAddress == 0)
+        {
+            var host = p.HostFd(dirFd);
+            return host < 0 ? host : HostSyscall.Invoke(SyscallNumber.utimensat, host, 0, (long)times, flags);
+        }
+        var result = p.ResolvePath(dirFd, pathAddress, PathIntent.Modify, out var target, out _);
+        return result < 0 ? result : AtPath(target, path => HostSyscall.Invoke(SyscallNumber.utimensat, target.DirectoryFd, path, (long)times, flags));
     }
 
     /// <summary>Runs a host call with the target's path pinned as a C string.</summary>

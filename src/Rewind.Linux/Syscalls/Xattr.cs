@@ -67,4 +67,79 @@ internal static unsafe partial class Xattr
         var host = p.HostFd(a.Int(0));
         return host < 0 ? host : GuestBuffer.Into(p, a.A1, a.A2, (buffer, length) => HostSyscall.Invoke(SyscallNumber.flistxattr, host, (long)buffer, (long)length));
     }
+
+    // ---- changing ----
+
+    [Syscall(SyscallNumber.setxattr)]
+    static long Set(GuestProcess p, in SyscallArgs a) => SetPath(p, SyscallNumber.setxattr, a);
+
+    [Syscall(SyscallNumber.lsetxattr)]
+    static long SetLink(GuestProcess p, in SyscallArgs a) => SetPath(p, SyscallNumber.lsetxattr, a);
+
+    /// <summary>setxattr and lsetxattr: name, value and flags (XATTR_CREATE, XATTR_REPLACE) go to the host file as given.</summary>
+    static long SetPath(GuestProcess p, SyscallNumber call, in SyscallArgs a)
+    {
+        var (value, size, flags) = (a.A2, a.A3, a.Int(4));
+        if (ReadName(p, a.A1) is not { } name)
+            return -Errno.EFAULT;
+        var result = p.ResolvePath(GuestProcess.AtFdCwd, a.A0, PathIntent.Modify, out var target, out _);
+        if (result < 0)
+            return result;
+        return GuestBuffer.From(p, value, size, (buffer, length) => Unistd.AtPath(target, path =>
+        {
+            fixed (byte* hostName = name)
+                return HostSyscall.Invoke(call, path, (long)hostName, (long)buffer, (long)length, flags);
+        }, absolute: true));
+    }
+
+    [Syscall(SyscallNumber.fsetxattr)]
+    static long SetDescriptor(GuestProcess p, in SyscallArgs a)
+    {
+        var host = p.HostFd(a.Int(0));
+        var (value, size, flags) = (a.A2, a.A3, a.Int(4));
+        if (host < 0)
+            return host;
+        if (ReadName(p, a.A1) is not { } name)
+            return -Errno.EFAULT;
+        return GuestBuffer.From(p, value, size, (buffer, length) =>
+        {
+            fixed (byte* hostName = name)
+                return HostSyscall.Invoke(SyscallNumber.fsetxattr, host, (long)hostName, (long)buffer, (long)length, flags);
+        });
+    }
+
+    [Syscall(SyscallNumber.removexattr)]
+    static long Remove(GuestProcess p, in SyscallArgs a) => RemovePath(p, SyscallNumber.removexattr, a);
+
+    [Syscall(SyscallNumber.lremovexattr)]
+    static long RemoveLink(GuestProcess p, in SyscallArgs a) => RemovePath(p, SyscallNumber.lremovexattr, a);
+
+    static long RemovePath(GuestProcess p, SyscallNumber call, in SyscallArgs a)
+    {
+        if (ReadName(p, a.A1) is not { } name)
+            return -Errno.EFAULT;
+        var result = p.ResolvePath(GuestProcess.AtFdCwd, a.A0, PathIntent.Modify, out var target, out _);
+        if (result < 0)
+            return result;
+        return Unistd.AtPath(target, path =>
+        {
+            fixed (byte* hostName = name)
+                return HostSyscall.Invoke(call, path, (long)hostName);
+        }, absolute: true);
+    }
+
+    [Syscall(SyscallNumber.fremovexattr)]
+    static long RemoveDescriptor(GuestProcess p, in SyscallArgs a)
+    {
+        var host = p.HostFd(a.Int(0));
+        if (host < 0)
+            return host;
+        if (ReadName(p, a.A1) is not { } name)
+            return -Errno.EFAULT;
+        fixed (byte* hostName = name)
+            return HostSyscall.Invoke(SyscallNumber.fremovexattr, host, (long)hostName);
+    }
+
+    /// <summary>An attribute name (at most XATTR_NAME_MAX, 255 bytes, as the kernel reads it) as a C string for the host.</summary>
+    static byte[]? ReadName(GuestProcess p, ulong address) => p.Memory.ReadString(address, 256) is { } name ? HostSyscall.PathBytes(name) : null;
 }
