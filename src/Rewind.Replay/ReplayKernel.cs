@@ -244,7 +244,7 @@ public sealed class ReplayKernel : Kernel
         if (_next is SignalEvent { Handled: false } signal && signal.Instruction <= process.Instructions)
         {
             Advance();
-            process.Terminate((Signal)signal.Signal, signal.Address);
+            process.Terminate((Signal)signal.Signal, signal.Address, signal.Code);
             return;
         }
         if (_keyframe >= _trace.KeyframeCount || _trace.KeyframeInstructions[_keyframe] > process.Instructions)
