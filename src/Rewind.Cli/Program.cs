@@ -36,6 +36,8 @@ public static class Program
             DxCommand.Create(),
             ExportCommand.Create(),
             SqlCommand.Create(),
+            GdbserverCommand.Create(),
+            DebugCommand.Create(),
         };
         try
         {

@@ -137,6 +137,62 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
+    /// <summary>
+    /// The first access at an instruction in [<paramref name="first"/>, <paramref name="last"/>] that
+    /// <paramref name="accept"/> takes (null: none): the segments that can hold one are scanned from
+    /// there on, in parallel and in order, and the scan stops at the first match.
+    /// </summary>
+    public MemoryAccess? FirstBetween(long first, long last, Func<MemoryAccess, bool> accept)
+    {
+        var plan = Planned().Select(p => Clipped(p, first, last)).OfType<PlannedSegment>().ToArray();
+        if (plan.Length == 0)
+            return null;
+        using var run = new ScanRun(_session, _spec, plan, Math.Max(1, Math.Min(Workers, plan.Length)), PcHooksEverywhere);
+        for (var i = 0; i < plan.Length; i++)
+        {
+            foreach (var access in run.Results(i))
+            {
+                if (access.TimeStart.Instruction >= first && access.TimeStart.Instruction <= last && accept(access))
+                    return access;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The last access at an instruction in [<paramref name="first"/>, <paramref name="last"/>] that
+    /// <paramref name="accept"/> takes (null: none): the segments that can hold one are scanned one at a
+    /// time from the latest back, each only up to <paramref name="last"/>, so the answer costs about one
+    /// segment's replay, never the trace's.
+    /// </summary>
+    public MemoryAccess? LastBetween(long first, long last, Func<MemoryAccess, bool> accept)
+    {
+        var plan = Planned().Select(p => Clipped(p, first, last)).OfType<PlannedSegment>().ToArray();
+        for (var i = plan.Length - 1; i >= 0; i--)
+        {
+            MemoryAccess? found = null;
+            using var run = new ScanRun(_session, _spec, [plan[i]], 1, PcHooksEverywhere);
+            foreach (var access in run.Results(0))
+            {
+                if (access.TimeStart.Instruction >= first && access.TimeStart.Instruction <= last && accept(access))
+                    found = access;
+            }
+            if (found is not null)
+                return found;
+        }
+        return null;
+    }
+
+    /// <summary>The part of a planned segment whose windows lie in [first, last]; null when none does.</summary>
+    static PlannedSegment? Clipped(PlannedSegment planned, long first, long last)
+    {
+        var windows = planned.Windows
+            .Where(w => w.Last >= first && w.First <= last)
+            .Select(w => new InstructionRange(Math.Max(w.First, first), Math.Min(w.Last, last)))
+            .ToArray();
+        return windows.Length == 0 ? null : planned with { Windows = windows };
+    }
+
     IEnumerable<MemoryAccess> Scan()
     {
         var plan = Planned().ToArray();

@@ -30,6 +30,9 @@ public sealed class TraceCursor : IDisposable
     /// <summary>The thread that runs the instruction at this position.</summary>
     public GuestThread Thread => Replay.Process.CurrentThread;
 
+    /// <summary>The replayed machine at this position: every process and thread of the run, running or not.</summary>
+    public GuestProcess Machine => Replay.Process;
+
     /// <summary>The 0-based count of the instruction about to run.</summary>
     public long Instruction => Position.Instruction;
 
