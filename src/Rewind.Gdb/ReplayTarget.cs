@@ -91,17 +91,12 @@ public sealed class ReplayTarget : IDisposable
     public byte[] ThreadState(long thread)
     {
         var machine = _cursor.Machine;
-        var state = new byte[TargetDescription.StateSize];
+        var state = new byte[RegisterFile.Size];
         var guest = machine.FindThread(thread);
-        var running = guest is not null && guest == machine.CurrentThread;
-        var file = running ? RegisterFile.Capture(machine.Cpu) : guest?.Context;
+        var file = guest is not null && guest == machine.CurrentThread ? RegisterFile.Capture(machine.Cpu) : guest?.Context;
         file?.CopyTo(state, 0);
-        for (var i = 0; i < TargetDescription.Selectors.Length; i++)
-        {
-            var selector = TargetDescription.Selectors[i];
-            var value = running ? machine.Cpu.Read(selector) : TargetDescription.DefaultSelector(selector);
-            BinaryPrimitives.WriteUInt64LittleEndian(state.AsSpan(RegisterFile.Size + i * 8), value);
-        }
+        // User-mode Linux threads always run with interrupts enabled; the engine leaves the flag clear.
+        state[RegisterFile.Registers.AsSpan().IndexOf(X86Register.Eflags) * 8 + 1] |= 0x02;
         return state;
     }
 
@@ -126,7 +121,10 @@ public sealed class ReplayTarget : IDisposable
         Thread = _schedule.ThreadAt(instruction);
     }
 
-    /// <summary>Runs <paramref name="thread"/> one instruction forward, or back with <paramref name="reverse"/>.</summary>
+    /// <summary>
+    /// Runs <paramref name="thread"/> one instruction forward, or back with <paramref name="reverse"/>.
+    /// A watched access by that instruction makes it a watchpoint stop, as the debug registers report it.
+    /// </summary>
     public StopReason Step(long thread, bool reverse)
     {
         if (reverse)
@@ -134,12 +132,26 @@ public sealed class ReplayTarget : IDisposable
             if (_schedule.LastOf(t => t == thread, Position) is not { } previous)
                 return new StopReason(StopKind.HistoryStart, Thread);
             Move(previous);
-            return new StopReason(StopKind.Step, Thread);
+            return WatchedAccess() is { } undone ? undone with { Thread = Thread } : new StopReason(StopKind.Step, Thread);
         }
         if (_schedule.NextOf(t => t == thread, Position) is not { } next || After(thread, next) is not { } after)
             return new StopReason(StopKind.HistoryEnd, Thread);
+        if (next != Position)
+            Move(next);
+        var access = WatchedAccess();
         Move(after);
-        return new StopReason(StopKind.Step, Thread);
+        return access is null ? new StopReason(StopKind.Step, Thread) : access with { Thread = Thread };
+    }
+
+    /// <summary>The watchpoint that the instruction about to run triggers, if any.</summary>
+    StopReason? WatchedAccess()
+    {
+        foreach (var (address, length, kind) in _watchpoints)
+        {
+            if (InstructionAccesses.Touches(_cursor, address, length, kind))
+                return new StopReason(StopKind.Watchpoint, Thread, address, kind);
+        }
+        return null;
     }
 
     /// <summary>Where <paramref name="thread"/> is just after it ran <paramref name="instruction"/>: its next instruction, or the process's when it ended.</summary>

@@ -6,31 +6,17 @@ namespace Rewind.Gdb;
 /// <summary>
 /// The registers gdb is told about (its amd64 Linux numbering: general registers, rip, eflags,
 /// segment selectors, x87, SSE, orig_rax, fs and gs bases), the target description that names them,
-/// and their bytes in a 'g' reply. A thread's values come from a <see cref="RegisterFile"/> image
-/// followed by its six segment selectors.
+/// and their bytes in a 'g' reply, from a thread's <see cref="RegisterFile"/> image.
 /// </summary>
 internal static class TargetDescription
 {
-    /// <summary>Where a register's bytes are in a thread's state: an offset, or a constant for what the trace does not keep.</summary>
-    readonly record struct Register(string Name, int Bits, string Type, string Feature, int Offset)
+    /// <summary>Where a register's bytes are in a thread's register file, or (offset -1) the constant it always holds in a Linux user thread.</summary>
+    readonly record struct Register(string Name, int Bits, string Type, string Feature, int Offset, ulong Constant = 0)
     {
-        public const int Zero = -1, AllOnes = -2;
+        public const int Fixed = -1;
     }
 
     const string Core = "org.gnu.gdb.i386.core", Sse = "org.gnu.gdb.i386.sse", Linux = "org.gnu.gdb.i386.linux", Segments = "org.gnu.gdb.i386.segments";
-
-    /// <summary>The selectors follow the register file, in this order.</summary>
-    public static readonly X86Register[] Selectors = [X86Register.Cs, X86Register.Ss, X86Register.Ds, X86Register.Es, X86Register.Fs, X86Register.Gs];
-
-    /// <summary>What user-mode Linux threads hold in the selectors: cs 0x33, ss 0x2b, the others 0.</summary>
-    public static ulong DefaultSelector(X86Register selector) => selector switch
-    {
-        X86Register.Cs => 0x33,
-        X86Register.Ss => 0x2b,
-        _ => 0,
-    };
-
-    public static int StateSize => RegisterFile.Size + Selectors.Length * 8;
 
     static int In(X86Register register) => Array.IndexOf(RegisterFile.Registers, register) * 8;
 
@@ -51,20 +37,20 @@ internal static class TargetDescription
             list.Add(new(general[i], 64, i is 6 or 7 ? "data_ptr" : "int64", Core, In(generalRegisters[i])));
         list.Add(new("rip", 64, "code_ptr", Core, In(X86Register.Rip)));
         list.Add(new("eflags", 32, "i386_eflags", Core, In(X86Register.Eflags)));
-        string[] selectors = ["cs", "ss", "ds", "es", "fs", "gs"];
-        for (var i = 0; i < selectors.Length; i++)
-            list.Add(new(selectors[i], 32, "int32", Core, RegisterFile.Size + i * 8));
+        // The selectors of every 64-bit Linux user thread.
+        foreach (var (name, value) in new[] { ("cs", 0x33UL), ("ss", 0x2bUL), ("ds", 0UL), ("es", 0UL), ("fs", 0UL), ("gs", 0UL) })
+            list.Add(new(name, 32, "int32", Core, Register.Fixed, value));
         for (var i = 0; i < 8; i++)
             list.Add(new($"st{i}", 80, "i387_ext", Core, StStart + i * 10));
         list.Add(new("fctrl", 32, "int", Core, In(X86Register.Fpcw)));
         list.Add(new("fstat", 32, "int", Core, In(X86Register.Fpsw)));
         list.Add(new("ftag", 32, "int", Core, In(X86Register.Fptag)));
         foreach (var name in new[] { "fiseg", "fioff", "foseg", "fooff", "fop" })
-            list.Add(new(name, 32, "int", Core, Register.Zero));
+            list.Add(new(name, 32, "int", Core, Register.Fixed));
         for (var i = 0; i < 16; i++)
             list.Add(new($"xmm{i}", 128, "vec128", Sse, XmmStart + i * 16));
         list.Add(new("mxcsr", 32, "i386_mxcsr", Sse, In(X86Register.Mxcsr)));
-        list.Add(new("orig_rax", 64, "int", Linux, Register.AllOnes));
+        list.Add(new("orig_rax", 64, "int", Linux, Register.Fixed, ulong.MaxValue));
         list.Add(new("fs_base", 64, "int", Segments, In(X86Register.FsBase)));
         list.Add(new("gs_base", 64, "int", Segments, In(X86Register.GsBase)));
         return [.. list];
@@ -79,12 +65,7 @@ internal static class TargetDescription
         var length = register.Bits / 8;
         for (var i = 0; i < length; i++)
         {
-            var value = register.Offset switch
-            {
-                Register.Zero => (byte)0,
-                Register.AllOnes => (byte)0xff,
-                var offset => state[offset + i],
-            };
+            var value = register.Offset == Register.Fixed ? (byte)(register.Constant >> (8 * i)) : state[register.Offset + i];
             output.Append(value.ToString("x2"));
         }
     }
@@ -130,6 +111,8 @@ internal static class TargetDescription
     {
         Core => Flags("i386_eflags", ["CF", "", "PF", "", "AF", "", "ZF", "SF", "TF", "IF", "DF", "OF", "", "", "NT", "", "RF", "VM", "AC", "VIF", "VIP", "ID"]),
         Sse => """
+            <vector id="v8bf16" type="bfloat16" count="8"/>
+            <vector id="v8h" type="ieee_half" count="8"/>
             <vector id="v4f" type="ieee_single" count="4"/>
             <vector id="v2d" type="ieee_double" count="2"/>
             <vector id="v16i8" type="int8" count="16"/>
@@ -137,7 +120,7 @@ internal static class TargetDescription
             <vector id="v4i32" type="int32" count="4"/>
             <vector id="v2i64" type="int64" count="2"/>
             <union id="vec128">
-            <field name="v4_float" type="v4f"/><field name="v2_double" type="v2d"/><field name="v16_int8" type="v16i8"/>
+            <field name="v8_bfloat16" type="v8bf16"/><field name="v8_half" type="v8h"/><field name="v4_float" type="v4f"/><field name="v2_double" type="v2d"/><field name="v16_int8" type="v16i8"/>
             <field name="v8_int16" type="v8i16"/><field name="v4_int32" type="v4i32"/><field name="v2_int64" type="v2i64"/>
             <field name="uint128" type="uint128"/>
             </union>

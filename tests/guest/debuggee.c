@@ -1,6 +1,7 @@
 /* A program to debug: a global that a loop writes five times (1, 3, 6, 10, 15), three nested
-   calls for a backtrace, a long double and a double in registers. It prints the global's
-   address and every value it stores, so a debugger's watchpoints can be checked against it. */
+   calls for a backtrace, functions that return a long double (st0) and a double (xmm0). It
+   prints the global's address and every value it stores, so that a debugger's watchpoints can
+   be checked against it. */
 #include <stdio.h>
 
 volatile long counter;
@@ -22,6 +23,16 @@ __attribute__((noinline)) long outer(long x)
     return middle(x * 2) * 2;
 }
 
+__attribute__((noinline)) long double twice_wide(long double x)
+{
+    return x * 2; /* returned in st0 */
+}
+
+__attribute__((noinline)) double twice_narrow(double x)
+{
+    return x * 2; /* returned in xmm0 */
+}
+
 int main(void)
 {
     printf("counter %p\n", (void *)&counter);
@@ -30,8 +41,8 @@ int main(void)
         printf("store %ld\n", counter);
     }
     long result = outer(counter);
-    volatile long double wide = 1.5L;
-    volatile double narrow = 2.25;
-    printf("result %ld %.2Lf %.2f\n", result, wide * 2, narrow * 2);
+    long double wide = twice_wide(1.5L);
+    double narrow = twice_narrow(2.25);
+    printf("result %ld %.2Lf %.2f\n", result, wide, narrow);
     return 0;
 }
