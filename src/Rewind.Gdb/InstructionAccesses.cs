@@ -11,14 +11,17 @@ namespace Rewind.Gdb;
 /// </summary>
 internal static class InstructionAccesses
 {
-    static readonly Dictionary<Register, X86Register> Registers = new()
+    /// <summary>The engine's register for each register an address can use (a segment register: its base).</summary>
+    static readonly Dictionary<Register, X86Register> Registers = new Register[]
     {
-        [Register.RAX] = X86Register.Rax, [Register.RBX] = X86Register.Rbx, [Register.RCX] = X86Register.Rcx, [Register.RDX] = X86Register.Rdx,
-        [Register.RSI] = X86Register.Rsi, [Register.RDI] = X86Register.Rdi, [Register.RBP] = X86Register.Rbp, [Register.RSP] = X86Register.Rsp,
-        [Register.R8] = X86Register.R8, [Register.R9] = X86Register.R9, [Register.R10] = X86Register.R10, [Register.R11] = X86Register.R11,
-        [Register.R12] = X86Register.R12, [Register.R13] = X86Register.R13, [Register.R14] = X86Register.R14, [Register.R15] = X86Register.R15,
-        [Register.RIP] = X86Register.Rip, [Register.FS] = X86Register.FsBase, [Register.GS] = X86Register.GsBase,
-    };
+        Register.RAX, Register.RBX, Register.RCX, Register.RDX, Register.RSI, Register.RDI, Register.RBP, Register.RSP,
+        Register.R8, Register.R9, Register.R10, Register.R11, Register.R12, Register.R13, Register.R14, Register.R15, Register.FS, Register.GS,
+    }.Zip(new[]
+    {
+        X86Register.Rax, X86Register.Rbx, X86Register.Rcx, X86Register.Rdx, X86Register.Rsi, X86Register.Rdi, X86Register.Rbp, X86Register.Rsp,
+        X86Register.R8, X86Register.R9, X86Register.R10, X86Register.R11, X86Register.R12, X86Register.R13, X86Register.R14, X86Register.R15,
+        X86Register.FsBase, X86Register.GsBase,
+    }).ToDictionary(p => p.First, p => p.Second);
 
     /// <summary>Whether the instruction at the cursor's RIP touches [address, address + length) in a way <paramref name="kind"/> watches.</summary>
     public static bool Touches(TraceCursor cursor, ulong address, ulong length, WatchKind kind)

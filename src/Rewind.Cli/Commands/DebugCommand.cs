@@ -39,7 +39,8 @@ internal static class DebugCommand
                 {
                     // gdb went away (or never came): the session is over.
                 }
-            }) { Name = "rewind gdb server", IsBackground = true };
+            })
+            { Name = "rewind gdb server", IsBackground = true };
             server.Start();
             var start = new ProcessStartInfo("gdb") { UseShellExecute = false };
             foreach (var argument in (string[])["-q", "-ex", $"target remote 127.0.0.1:{port}"])
