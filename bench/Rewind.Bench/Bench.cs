@@ -54,6 +54,11 @@ internal sealed partial class Bench(BenchOptions options)
                 MeasureExport(machine, rewind, work.FullName, output);
                 return 0;
             }
+            if (options.Debugging)
+            {
+                MeasureDebugging(machine, rewind, work.FullName, setup, output);
+                return 0;
+            }
             var rows = new List<Row>();
             foreach (var workload in workloads)
             {
@@ -90,6 +95,20 @@ internal sealed partial class Bench(BenchOptions options)
         var markdown = Path.Combine(output, "targets.md");
         var json = Path.Combine(output, "targets.json");
         File.WriteAllText(markdown, Targets.Markdown(results, machine, date, options));
+        File.WriteAllText(json, Targets.Json(results, date));
+        AnsiConsole.MarkupLine($"Wrote [bold]{Markup.Escape(Shorten(markdown))}[/] and [bold]{Markup.Escape(Shorten(json))}[/]");
+    }
+
+    void MeasureDebugging(Machine machine, string rewind, string work, WorkloadSetup setup, string output)
+    {
+        AnsiConsole.MarkupLine("[bold]debugging[/]: the gdb server's reverse execution on bench/kernels/compute.c");
+        var results = new Debugging(options, rewind, work, setup).Measure();
+        var date = DateTimeOffset.UtcNow;
+        AnsiConsole.WriteLine();
+        Targets.WriteTable(results);
+        var markdown = Path.Combine(output, "debugging.md");
+        var json = Path.Combine(output, "debugging.json");
+        File.WriteAllText(markdown, Targets.Markdown(results, machine, date, options, "Rewind's gdb server: reverse execution"));
         File.WriteAllText(json, Targets.Json(results, date));
         AnsiConsole.MarkupLine($"Wrote [bold]{Markup.Escape(Shorten(markdown))}[/] and [bold]{Markup.Escape(Shorten(json))}[/]");
     }

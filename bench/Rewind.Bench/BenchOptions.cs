@@ -20,10 +20,12 @@ internal sealed class BenchOptions
           --export         instead of the table: rewind export of every table for sha256sum (rows per
                            second per core, bytes per row) and a rewind sql query over its memory
                            table of over 100 M rows (goal: under 2 s)
+          --debugging      instead of the table: the gdb server's reverse-continue, reverse-stepi
+                           and seek on the compute kernel's 1-billion-instruction trace
           --out DIR        folder for results.md and results.json (default: bench/results)
           --only NAME      run one workload (sha256sum, gzip, sort, python, compute, pointer_chase)
           --repeat N       runs per measurement; the median is reported (default: 3;
-                           --targets and --threads: the best)
+                           --targets, --threads and --debugging: the best)
           --rewind PATH    the rewind command to time (default: the repository's ./rewind; bench/run passes the program it builds)
           --timeout SECS   a run still going after this is stopped and shown as >SECS s (default: 300)
           -h, --help       show this help
@@ -33,6 +35,7 @@ internal sealed class BenchOptions
     public bool Targets { get; private set; }
     public bool Threads { get; private set; }
     public bool Export { get; private set; }
+    public bool Debugging { get; private set; }
     public string? Out { get; private set; }
     public string? Only { get; private set; }
     public int Repeat { get; private set; } = 3;
@@ -69,6 +72,9 @@ internal sealed class BenchOptions
                 case "--export":
                     options.Export = true;
                     break;
+                case "--debugging":
+                    options.Debugging = true;
+                    break;
                 case "--out":
                     options.Out = Value();
                     break;
@@ -91,8 +97,8 @@ internal sealed class BenchOptions
                     throw new BenchException($"unknown argument '{arg}'");
             }
         }
-        if ((options.Targets ? 1 : 0) + (options.Threads ? 1 : 0) + (options.Export ? 1 : 0) > 1)
-            throw new BenchException("--targets, --threads and --export are separate runs: choose one");
+        if ((options.Targets ? 1 : 0) + (options.Threads ? 1 : 0) + (options.Export ? 1 : 0) + (options.Debugging ? 1 : 0) > 1)
+            throw new BenchException("--targets, --threads, --export and --debugging are separate runs: choose one");
         return options;
     }
 

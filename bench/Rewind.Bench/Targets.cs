@@ -24,7 +24,7 @@ internal sealed class Targets(BenchOptions options, string rewind, string work, 
     public IReadOnlyList<TargetResult> Measure()
     {
         var program = setup.Kernel("compute") ?? throw new BenchException("the targets need gcc to build bench/kernels/compute.c");
-        var symbols = Symbols(program);
+        var symbols = Symbols(program, work);
         var counter = symbols["rows_done"];
         var main = symbols["main"];
         var (size, mapSize) = options.Quick ? (60, 40) : (480, 130);
@@ -153,11 +153,15 @@ internal sealed class Targets(BenchOptions options, string rewind, string work, 
     }
 
     /// <summary>Addresses of the kernel's symbols (it is built without PIE, so they are the run-time addresses).</summary>
-    Dictionary<string, ulong> Symbols(string program)
+    public static Dictionary<string, ulong> Symbols(string program, string work)
     {
         var nm = HostTools.Find("nm") ?? throw new BenchException("the targets need nm (binutils) to find the kernel's symbols");
         var symbols = new Dictionary<string, ulong>(StringComparer.Ordinal);
-        foreach (var line in Run([nm, program]).Output.Split('\n'))
+        using var output = new MemoryStream();
+        var listed = ProcessRunner.Run(new Invocation([nm, program], work), TimeSpan.FromMinutes(1), output);
+        if (listed.ExitCode != 0)
+            throw new BenchException($"nm {program} failed: {listed.LastError}");
+        foreach (var line in Encoding.UTF8.GetString(output.ToArray()).Split('\n'))
         {
             var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (parts.Length == 3 && ulong.TryParse(parts[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var address))
@@ -196,10 +200,10 @@ internal sealed class Targets(BenchOptions options, string rewind, string work, 
         AnsiConsole.Write(table);
     }
 
-    public static string Markdown(IReadOnlyList<TargetResult> results, Machine machine, DateTimeOffset date, BenchOptions options)
+    public static string Markdown(IReadOnlyList<TargetResult> results, Machine machine, DateTimeOffset date, BenchOptions options, string title = "Rewind performance targets")
     {
         var md = new StringBuilder();
-        md.Append("# Rewind performance targets\n\n");
+        md.Append(CultureInfo.InvariantCulture, $"# {title}\n\n");
         md.Append(CultureInfo.InvariantCulture, $"- Machine: {machine.Line}\n");
         md.Append(CultureInfo.InvariantCulture, $"- Date: {date:yyyy-MM-dd HH:mm} UTC\n");
         md.Append(CultureInfo.InvariantCulture, $"- Method: best of {options.Runs} runs (a run of 10 s or more is not repeated), wall-clock time including start-up\n\n");

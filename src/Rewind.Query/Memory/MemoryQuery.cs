@@ -55,11 +55,11 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
     /// (null: any code, or the query asks for no data accesses). Its pages are not kept: read from the
     /// index file one segment at a time, they would otherwise fill memory on a long trace.
     /// </summary>
-    sealed record PlannedSegment(SegmentInfo Bounds, IReadOnlyList<InstructionRange> Windows, List<(ulong Start, ulong End)>? Accessors);
+    sealed record PlannedSegment(SegmentInfo Bounds, InstructionRange[] Windows, List<(ulong Start, ulong End)>? Accessors);
 
     IEnumerable<PlannedSegment> Planned() => _spec.Points is null
         ? _session.Index.SegmentsTouching(Begin, End - 1, Mask.PageUses())
-            .Select(p => new PlannedSegment(new SegmentInfo(p.Segment.Keyframe, p.Segment.Start, p.Segment.End), Windows(p.Ranges), Accessors(p.Segment)))
+            .Select(p => new PlannedSegment(new SegmentInfo(p.Segment.Keyframe, p.Segment.Start, p.Segment.End), [.. Windows(p.Ranges)], Accessors(p.Segment)))
         : PlannedForPoints(_spec.Points);
 
     /// <summary>The segments after <see cref="MemoryQuerySpec.From"/> that executed the line of any of <paramref name="points"/>.</summary>
@@ -74,7 +74,7 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
                 segment.AddWindows(point, point, PageUse.Execute, ranges);
             ranges.RemoveAll(r => r.Last < _spec.From);
             if (ranges.Count > 0)
-                yield return new PlannedSegment(new SegmentInfo(segment.Keyframe, segment.Start, segment.End), Windows(ranges), null);
+                yield return new PlannedSegment(new SegmentInfo(segment.Keyframe, segment.Start, segment.End), [.. Windows(ranges)], null);
         }
     }
 
@@ -170,17 +170,30 @@ public sealed class MemoryQuery : IEnumerable<MemoryAccess>
         var plan = Planned().Select(p => Clipped(p, first, last)).OfType<PlannedSegment>().ToArray();
         for (var i = plan.Length - 1; i >= 0; i--)
         {
-            MemoryAccess? found = null;
-            using var run = new ScanRun(_session, _spec, [plan[i]], 1, PcHooksEverywhere);
-            foreach (var access in run.Results(0))
+            // The segment's last windows first (1, then 4, 16... of them): the replay up to them runs
+            // without hooks, so a match near the end costs one window with hooks, not the whole segment.
+            var windows = plan[i].Windows;
+            for (var tail = 1; ; tail = Math.Min(windows.Length, tail * 4))
             {
-                if (access.TimeStart.Instruction >= first && access.TimeStart.Instruction <= last && accept(access))
-                    found = access;
+                if (LastIn(plan[i] with { Windows = windows.Skip(windows.Length - tail).ToArray() }, first, last, accept) is { } found)
+                    return found;
+                if (tail == windows.Length)
+                    break;
             }
-            if (found is not null)
-                return found;
         }
         return null;
+    }
+
+    MemoryAccess? LastIn(PlannedSegment planned, long first, long last, Func<MemoryAccess, bool> accept)
+    {
+        MemoryAccess? found = null;
+        using var run = new ScanRun(_session, _spec, [planned], 1, PcHooksEverywhere);
+        foreach (var access in run.Results(0))
+        {
+            if (access.TimeStart.Instruction >= first && access.TimeStart.Instruction <= last && accept(access))
+                found = access;
+        }
+        return found;
     }
 
     /// <summary>The part of a planned segment whose windows lie in [first, last]; null when none does.</summary>
