@@ -108,7 +108,8 @@ internal sealed partial class Bench(BenchOptions options)
         Targets.WriteTable(results);
         var markdown = Path.Combine(output, "debugging.md");
         var json = Path.Combine(output, "debugging.json");
-        File.WriteAllText(markdown, Targets.Markdown(results, machine, date, options, "Rewind's gdb server: reverse execution"));
+        File.WriteAllText(markdown, Targets.Markdown(results, machine, date, options, "Rewind's gdb server: reverse execution",
+            "wall-clock time of each request from sending it to its reply, and the server's CPU time in it"));
         File.WriteAllText(json, Targets.Json(results, date));
         AnsiConsole.MarkupLine($"Wrote [bold]{Markup.Escape(Shorten(markdown))}[/] and [bold]{Markup.Escape(Shorten(json))}[/]");
     }
